@@ -71,7 +71,10 @@ def generate_world(
             return WorldFiles(directory, manifest)
     directory.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    con = duckdb.connect()
+    # A file-backed build database keeps `medium` (GBs of ticket history) out of memory.
+    build_path = directory / "build.duckdb"
+    build_path.unlink(missing_ok=True)
+    con = duckdb.connect(str(build_path))
     con.execute("SET threads = 1")
     con.execute("SET enable_progress_bar = false")
     world.generate(scale, seed, con)
@@ -83,6 +86,7 @@ def generate_world(
         rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         tables[table] = {"rows": rows, "sha256": _sha256(path)}
     con.close()
+    build_path.unlink(missing_ok=True)
     manifest = {
         "generator_version": GENERATOR_VERSION,
         "scale": scale.name,

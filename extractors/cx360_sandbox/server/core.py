@@ -236,6 +236,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
     server: SandboxServer
     protocol_version = "HTTP/1.1"
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """Real servers date their answers and clients read "now" from the `Date` header;
+        the sandbox's now is simulated, so that is the clock this header must carry."""
+        return formatdate(self.server.now if timestamp is None else timestamp, usegmt=True)
+
     def log_message(self, format: str, *args: Any) -> None:
         """Requests go to the structured log, not stderr."""
 
@@ -322,9 +327,6 @@ class _RequestHandler(BaseHTTPRequestHandler):
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
         self.send_header("Content-Length", str(len(response.body)))
-        # Real servers date their answers; clients read "now" from here, and the sandbox's
-        # now is simulated, so this is the clock the taps must use.
-        self.send_header("Date", formatdate(self.server.now, usegmt=True))
         for name, value in response.headers.items():
             self.send_header(name, value)
         if truncate:

@@ -1,0 +1,64 @@
+"""Shared fixtures: a generated `tiny` world and sandbox servers over it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from cx360_sandbox.server.core import RunningSandbox
+from cx360_sandbox.store import WorldFiles, generate_world
+
+TINY_SEED = 42
+
+
+@pytest.fixture(scope="session")
+def tiny_world(tmp_path_factory: pytest.TempPathFactory) -> WorldFiles:
+    """The `tiny` world, generated once per test session."""
+    return generate_world("tiny", TINY_SEED, root=tmp_path_factory.mktemp("worlds"))
+
+
+@pytest.fixture
+def sandbox(tiny_world: WorldFiles) -> Iterator[RunningSandbox]:
+    """A fresh sandbox server per test: its clock, faults and logs start clean."""
+    with RunningSandbox(tiny_world) as running:
+        yield running
+
+
+class SandboxControl:
+    """Thin client of the sandbox's `/_sandbox` control API."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def advance(self, hours: float = 0, days: float = 0) -> dict:
+        payload = {"advance_hours": hours, "advance_days": days}
+        return self._post("clock", payload)
+
+    def faults(self, **settings: object) -> dict:
+        return self._post("faults", settings)
+
+    def rate_limits(self, limits: dict[str, list[float]]) -> dict:
+        return self._post("rate-limits", limits)
+
+    def status(self) -> dict:
+        return requests.get(f"{self.url}/_sandbox/status", timeout=10).json()
+
+    def requests_log(self) -> list[dict]:
+        return requests.get(f"{self.url}/_sandbox/requests", timeout=10).json()
+
+    def _post(self, what: str, payload: dict) -> dict:
+        response = requests.post(f"{self.url}/_sandbox/{what}", json=payload, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+
+@pytest.fixture
+def control(sandbox: RunningSandbox) -> SandboxControl:
+    return SandboxControl(sandbox.url)
+
+
+@pytest.fixture
+def world_path(tiny_world: WorldFiles) -> Path:
+    return tiny_world.directory
