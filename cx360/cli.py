@@ -104,6 +104,82 @@ def sandbox_show(
             typer.echo(line)
 
 
+DEFAULT_WAREHOUSE = Path(".cx360") / "warehouse.duckdb"
+DEFAULT_LOGS = Path(".cx360") / "logs"
+
+
+def _sandbox_environment() -> dict[str, str]:
+    """The process environment, with sandbox credentials wherever none is set."""
+    import os
+
+    from cx360_sandbox.server.credentials import sandbox_credentials
+
+    return {**sandbox_credentials(), **os.environ}
+
+
+def _print_results(results: list) -> None:
+    for result in results:
+        for stream in result.streams:
+            typer.echo("  " + stream.line())
+
+
+@app.command("extract")
+def extract_command(
+    sources: list[str] = typer.Argument(None, help="Sources to extract (default: all)."),
+    warehouse: Path = typer.Option(DEFAULT_WAREHOUSE, help="DuckDB warehouse file."),
+    sandbox_url: str = typer.Option(
+        None, help="Extract from a running sandbox at this URL instead of the real APIs."
+    ),
+    logs: Path = typer.Option(DEFAULT_LOGS, help="Where tap logs go."),
+) -> None:
+    """Run taps into the warehouse, incrementally from the state stored there."""
+    from cx360.extract import ExtractError, extract
+
+    env = _sandbox_environment() if sandbox_url else None
+    try:
+        results = extract(
+            sources or [], warehouse, sandbox_url=sandbox_url, log_dir=logs, env=env,
+            progress=typer.echo,
+        )  # fmt: skip
+    except ExtractError as error:
+        _fail(str(error))
+    _print_results(results)
+
+
+@app.command("run")
+def run_command(
+    scale: str = typer.Option("demo", help=_SCALE_HELP),
+    seed: int = typer.Option(42, help="Random seed of the sandbox's synthetic company."),
+    warehouse: Path = typer.Option(DEFAULT_WAREHOUSE, help="DuckDB warehouse file."),
+    root: Path = typer.Option(DEFAULT_ROOT, help="Where generated worlds are kept."),
+    logs: Path = typer.Option(DEFAULT_LOGS, help="Where logs go."),
+) -> None:
+    """The main job on the embedded default: sandbox → extract every source → warehouse."""
+    from cx360_sandbox.server.core import RunningSandbox
+
+    from cx360.extract import ExtractError, extract
+
+    started = time.perf_counter()
+    typer.echo(f"[1/2] sandbox: generating the {scale} company (seed {seed}) if needed")
+    files = _generate(scale, seed, root)
+    with RunningSandbox(files) as sandbox:
+        typer.echo(
+            f"      serving Salesforce, Zendesk, Qualtrics, Delighted, Amplitude at {sandbox.url}"
+        )
+        typer.echo(f"[2/2] extract: every source into {warehouse} (incremental from stored state)")
+        try:
+            results = extract(
+                [], warehouse, sandbox_url=sandbox.url, log_dir=logs,
+                env=_sandbox_environment(), progress=typer.echo,
+            )  # fmt: skip
+        except ExtractError as error:
+            _fail(str(error))
+    _print_results(results)
+    typer.echo(f"done in {time.perf_counter() - started:.0f}s")
+    typer.echo(f"  warehouse: {warehouse.resolve()} (schemas raw_salesforce, raw_zendesk, …)")
+    typer.echo(f"  tap logs:  {logs.resolve()}")
+
+
 @app.command("version")
 def version() -> None:
     """Print the cx360 version."""

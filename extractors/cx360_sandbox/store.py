@@ -76,6 +76,8 @@ def generate_world(
     build_path.unlink(missing_ok=True)
     con = duckdb.connect(str(build_path))
     con.execute("SET threads = 1")
+    con.execute("SET memory_limit = '3GB'")
+    con.execute("SET preserve_insertion_order = true")
     con.execute("SET enable_progress_bar = false")
     world.generate(scale, seed, con)
     tables: dict[str, dict] = {}

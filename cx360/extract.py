@@ -1,0 +1,291 @@
+"""The extract runner: each tap as a subprocess, piped into our DuckDB loader in-process.
+
+Why a pipe: the tap (HTTP, JSON) and the loader (DuckDB) then run on separate cores, and a
+crash or SIGKILL of either side leaves the warehouse with whole committed batches plus the
+state that covers them (the loader writes both in one transaction). The next run resumes
+from the state in the warehouse, never from a file that may run ahead of the data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from target_cx360_duckdb import DuckDBLoader, read_state
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    tap: str
+    sandbox_path: str
+    """Where this API lives under the sandbox server."""
+    default_base_url: str
+    credentials: tuple[str, ...]
+
+    @property
+    def schema(self) -> str:
+        return f"raw_{self.name}"
+
+    @property
+    def base_url_variable(self) -> str:
+        return f"CX360_{self.name.upper()}_BASE_URL"
+
+
+SOURCES: dict[str, Source] = {
+    source.name: source
+    for source in (
+        Source(
+            "salesforce",
+            "tap-salesforce",
+            "/salesforce",
+            "https://login.salesforce.com",
+            ("SALESFORCE_CLIENT_ID", "SALESFORCE_CLIENT_SECRET", "SALESFORCE_REFRESH_TOKEN"),
+        ),
+        Source(
+            "zendesk",
+            "tap-zendesk",
+            "/zendesk/api/v2",
+            "",
+            ("ZENDESK_EMAIL", "ZENDESK_API_TOKEN"),
+        ),
+        Source(
+            "qualtrics",
+            "tap-qualtrics",
+            "/qualtrics/API/v3",
+            "",
+            ("QUALTRICS_API_TOKEN",),
+        ),
+        Source(
+            "delighted",
+            "tap-delighted",
+            "/delighted/v1",
+            "https://api.delighted.com/v1",
+            ("DELIGHTED_API_KEY",),
+        ),
+        Source(
+            "amplitude",
+            "tap-amplitude",
+            "/amplitude/api/2",
+            "https://amplitude.com/api/2",
+            ("AMPLITUDE_API_KEY", "AMPLITUDE_SECRET_KEY"),
+        ),
+    )
+}
+
+
+class ExtractError(RuntimeError):
+    """A source failed; what was committed before the failure stays committed."""
+
+
+class MissingEnvironmentError(ExtractError):
+    """Raised once, listing every missing variable, before anything runs."""
+
+
+@dataclass
+class StreamSummary:
+    source: str
+    stream: str
+    records: int
+    inserted: int
+    updated: int
+    deleted: int
+    quarantined: int
+    seconds: float
+
+    def line(self) -> str:
+        rate = self.records / self.seconds if self.seconds else 0.0
+        return (
+            f"{self.source}.{self.stream:28} {self.records:>10,} records  "
+            f"{self.inserted:>9,} inserted  {self.updated:>9,} updated  "
+            f"{self.deleted:>7,} deleted  {self.quarantined:>6,} quarantined  "
+            f"{self.seconds:>7.1f}s  {rate:>9,.0f}/s"
+        )
+
+
+@dataclass
+class SourceResult:
+    source: str
+    seconds: float
+    streams: list[StreamSummary] = field(default_factory=list)
+    state: dict[str, Any] | None = None
+
+
+def check_environment(sources: list[Source], env: Mapping[str, str]) -> None:
+    missing = [
+        variable for source in sources for variable in source.credentials if not env.get(variable)
+    ]
+    missing += [
+        source.base_url_variable
+        for source in sources
+        if not env.get(source.base_url_variable) and not source.default_base_url
+    ]
+    if missing:
+        raise MissingEnvironmentError(
+            "missing environment variables: " + ", ".join(dict.fromkeys(missing))
+        )
+
+
+def tap_config(source: Source, base_url: str, overrides: Mapping[str, Any] | None) -> dict:
+    return {"base_url": base_url, **(overrides or {})}
+
+
+def _tap_executable(source: Source) -> str:
+    candidate = Path(sys.executable).with_name(source.tap)
+    if candidate.exists():
+        return str(candidate)
+    raise ExtractError(f"{source.tap} is not installed next to {sys.executable}")
+
+
+def run_source(
+    source: Source,
+    warehouse: Path,
+    *,
+    base_url: str,
+    env: Mapping[str, str],
+    log_dir: Path,
+    config_overrides: Mapping[str, Any] | None = None,
+    progress: Callable[[str], None] | None = None,
+    batch_size_rows: int = 100_000,
+) -> SourceResult:
+    """Sync one source from its warehouse state; raise ExtractError if the tap fails."""
+    started = time.perf_counter()
+    log_dir.mkdir(parents=True, exist_ok=True)
+    state = read_state(warehouse, source.schema)
+    with tempfile.TemporaryDirectory(prefix=f"cx360-{source.name}-") as scratch:
+        config_path = Path(scratch) / "config.json"
+        config_path.write_text(json.dumps(tap_config(source, base_url, config_overrides)))
+        command = [_tap_executable(source), "--config", str(config_path)]
+        if state:
+            state_path = Path(scratch) / "state.json"
+            state_path.write_text(json.dumps(state))
+            command += ["--state", str(state_path)]
+        log_path = log_dir / f"extract-{source.name}.log"
+        with (
+            log_path.open("ab") as log_file,
+            DuckDBLoader(warehouse, source.schema, batch_size_rows=batch_size_rows) as loader,
+        ):
+            process = subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=log_file, env=dict(env), bufsize=1 << 20
+            )
+            assert process.stdout is not None
+            reporter = _Progress(source.name, loader, progress)
+            try:
+                for line in process.stdout:
+                    loader.process_line(line)
+            finally:
+                reporter.stop()
+                return_code = process.wait()
+        # The loader committed everything it received, so data before a failure is kept.
+        if return_code != 0:
+            tail = _tail(log_path)
+            raise ExtractError(
+                f"{source.tap} exited with {return_code}; last log lines ({log_path}):\n{tail}"
+            )
+        result = SourceResult(source.name, time.perf_counter() - started)
+        for stream, stats in sorted(loader.stats.items()):
+            values = stats.as_dict()
+            result.streams.append(
+                StreamSummary(
+                    source=source.name,
+                    stream=stream,
+                    records=values.get("records", 0),
+                    inserted=values.get("inserted", 0),
+                    updated=values.get("updated", 0),
+                    deleted=values.get("deleted", 0),
+                    quarantined=values.get("quarantined", 0),
+                    seconds=round(values.get("seconds", 0.0), 2),
+                )
+            )
+        result.state = loader.committed_state
+        return result
+
+
+class _Progress:
+    """Prints records/s every few seconds while a long sync runs."""
+
+    def __init__(
+        self, name: str, loader: DuckDBLoader, sink: Callable[[str], None] | None, every: float = 5
+    ) -> None:
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if sink is None:
+            return
+        started = time.perf_counter()
+
+        def report() -> None:
+            while not self._stop.wait(every):
+                records = sum(s.records for s in loader.stats.values())
+                rate = records / (time.perf_counter() - started)
+                sink(f"  {name}: {records:,} records committed ({rate:,.0f}/s)")
+
+        self._thread = threading.Thread(target=report, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=1)
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def extract(
+    names: list[str],
+    warehouse: Path,
+    *,
+    sandbox_url: str | None,
+    log_dir: Path,
+    env: Mapping[str, str] | None = None,
+    config_overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[SourceResult]:
+    """Extract `names` (all sources when empty) into `warehouse`, one source at a time.
+
+    With `sandbox_url`, every base URL points at the sandbox; otherwise each comes from
+    `CX360_<SOURCE>_BASE_URL` or the vendor default. Credentials always come from `env`.
+    """
+    unknown = [name for name in names if name not in SOURCES]
+    if unknown:
+        raise ExtractError(f"unknown source(s) {unknown}; choose from {', '.join(SOURCES)}")
+    sources = [SOURCES[name] for name in (names or list(SOURCES))]
+    environment = dict(os.environ if env is None else env)
+    if sandbox_url is None:
+        check_environment(sources, environment)
+    else:
+        check_environment(
+            [Source(s.name, s.tap, s.sandbox_path, "sandbox", s.credentials) for s in sources],
+            environment,
+        )
+    results = []
+    for source in sources:
+        if sandbox_url is not None:
+            base_url = sandbox_url + source.sandbox_path
+        else:
+            base_url = environment.get(source.base_url_variable) or source.default_base_url
+        results.append(
+            run_source(
+                source,
+                warehouse,
+                base_url=base_url,
+                env=environment,
+                log_dir=log_dir,
+                config_overrides=(config_overrides or {}).get(source.name),
+                progress=progress,
+            )
+        )
+    return results
