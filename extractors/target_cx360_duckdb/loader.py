@@ -881,7 +881,8 @@ class DuckDBLoader:
         """Copy rejected rows with their original record JSON to ``_quarantine``.
 
         Rare path, so it re-reads the source files: spool rows are matched by sequence
-        number, BATCH rows by their position in the file.
+        number, BATCH rows by their position in the file (rowids are in insertion order
+        but start at an arbitrary base inside a transaction, hence ``rowid - min(rowid)``).
         """
         con = self._con
         qt = f"{_q(self.schema)}.{_q(QUARANTINE_TABLE)}"
@@ -906,7 +907,8 @@ class DuckDBLoader:
             con.execute(
                 f"INSERT INTO {qt} SELECT ?, r.json, s.__cx_err, ? FROM "
                 "(SELECT __cx_err, rowid - min(rowid) OVER () AS pos FROM __cx_stage "
-                " WHERE __cx_src = ?) s JOIN (SELECT json, rowid AS pos FROM __cx_raw) r "
+                " WHERE __cx_src = ?) s JOIN (SELECT json, rowid - min(rowid) OVER () AS pos "
+                "FROM __cx_raw) r "
                 "USING (pos) WHERE s.__cx_err <> '' ORDER BY pos",
                 [sj.stream.name, loaded_at, i],
             )
