@@ -1,0 +1,251 @@
+"""Zendesk Support streams.
+
+Bookmarks (all resumable: a crash restarts at the last bookmark, re-reading at most the
+items that share the bookmark's second, which the loader's upsert absorbs):
+
+* tickets, users — `generated_timestamp` (epoch seconds), the order of the cursor export;
+  a restart sends `start_time=<bookmark>`.
+* organizations — `updated_at`, the order of the time-based export (`start_time` is its
+  epoch). `end_time` would also work, but it is not a record field, so it could not be
+  bookmarked per record by singer-sdk; `updated_at` of the last item *is* that page's
+  `end_time`, so the two agree.
+* ticket_events — `timestamp` (epoch seconds), the order of its time-based export.
+* satisfaction_ratings — `updated_at` via `start_time`, but the list is ordered by id, so
+  the bookmark only advances when the stream completes (singer-sdk progress markers).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from tempfile import gettempdir
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig, StorageTarget
+from singer_sdk.helpers._catalog import pop_deselected_record_properties
+from singer_sdk.helpers._typing import conform_record_data_types
+from singer_sdk.helpers.types import Context, Record
+
+from tap_zendesk._kit import GzipJsonlBatchWriter, hash_pii, pii_salt
+from tap_zendesk.client import (
+    CursorExportStream,
+    CursorListStream,
+    TimeExportStream,
+    ZendeskStream,
+)
+
+SCHEMAS_DIR = Path(__file__).parent / "schemas"
+DEFAULT_BATCH_SIZE_ROWS = 10_000
+COMMENT_BODY_FIELDS = ("body", "html_body", "plain_body")
+
+
+class TicketsStream(CursorExportStream):
+    """Tickets from the cursor-based incremental export.
+
+    Deleted tickets stay in the export with `status: "deleted"`; they are soft-deleted
+    downstream through `_sdc_deleted_at` (their last `updated_at`). Zendesk leaves out
+    tickets changed during the last minute; the next sync picks them up because the
+    bookmark is the newest `generated_timestamp` actually received.
+    """
+
+    name = "tickets"
+    path = "/incremental/tickets/cursor.json"
+    primary_keys = ("id",)
+    schema_filepath = SCHEMAS_DIR / "tickets.json"
+
+    def post_process(self, row: Record, context: Context | None = None) -> Record | None:
+        row = super().post_process(row, context) or row
+        row["_sdc_deleted_at"] = row.get("updated_at") if row.get("status") == "deleted" else None
+        return row
+
+
+class UsersStream(CursorExportStream):
+    """Users from the cursor-based incremental export.
+
+    Zendesk keeps deleted users with `active: false`; they are soft-deleted downstream
+    through `_sdc_deleted_at` (their last `updated_at`). Suspension is not deletion.
+    """
+
+    name = "users"
+    path = "/incremental/users/cursor.json"
+    primary_keys = ("id",)
+    schema_filepath = SCHEMAS_DIR / "users.json"
+    applies_start_date = False
+
+    def post_process(self, row: Record, context: Context | None = None) -> Record | None:
+        row = super().post_process(row, context) or row
+        row["_sdc_deleted_at"] = row.get("updated_at") if row.get("active") is False else None
+        return row
+
+
+class OrganizationsStream(TimeExportStream):
+    """Organizations from the time-based incremental export (`deleted_at` set on deleted
+    organizations, mirrored into `_sdc_deleted_at`)."""
+
+    name = "organizations"
+    path = "/incremental/organizations.json"
+    primary_keys = ("id",)
+    replication_key = "updated_at"
+    schema_filepath = SCHEMAS_DIR / "organizations.json"
+    applies_start_date = False
+
+    def post_process(self, row: Record, context: Context | None = None) -> Record | None:
+        row = super().post_process(row, context) or row
+        row["_sdc_deleted_at"] = row.get("deleted_at")
+        return row
+
+
+class GroupsStream(CursorListStream):
+    """Groups (a handful per account): full table."""
+
+    name = "groups"
+    path = "/groups.json"
+    primary_keys = ("id",)
+    schema_filepath = SCHEMAS_DIR / "groups.json"
+
+    def post_process(self, row: Record, context: Context | None = None) -> Record | None:
+        row = super().post_process(row, context) or row
+        row["_sdc_deleted_at"] = row.get("updated_at") if row.get("deleted") else None
+        return row
+
+
+class TicketMetricsStream(CursorListStream):
+    """Ticket metrics: full table on every sync.
+
+    Cost: the endpoint has no time filter, so each sync reads one row per ticket ever
+    created, 100 per request — about 10,000 requests per million tickets against the
+    account's shared rate limit (700/min on Enterprise). Schedule it less often than the
+    incremental streams on large accounts, or derive metrics from `ticket_events`.
+    """
+
+    name = "ticket_metrics"
+    path = "/ticket_metrics.json"
+    primary_keys = ("id",)
+    schema_filepath = SCHEMAS_DIR / "ticket_metrics.json"
+
+
+class SatisfactionRatingsStream(CursorListStream):
+    """Satisfaction ratings since `start_time` (filtered on `updated_at`, so an offered
+    rating that is answered later is read again). Ordered by id, hence `is_sorted =
+    False`: the bookmark (max `updated_at`) is only committed when the stream completes,
+    and an interrupted sync re-reads from the previous bookmark."""
+
+    name = "satisfaction_ratings"
+    path = "/satisfaction_ratings.json"
+    primary_keys = ("id",)
+    replication_key = "updated_at"
+    is_sorted = False
+    schema_filepath = SCHEMAS_DIR / "satisfaction_ratings.json"
+
+    def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
+        params = super().get_url_params(context, next_page_token)
+        params["start_time"] = self.start_epoch(context)
+        return params
+
+    def start_epoch(self, context: Context | None) -> int:
+        """Frozen at the first request: the bookmark moves while this unsorted stream
+        is read, and every page must use the same filter."""
+        if not hasattr(self, "_frozen_start"):
+            self._frozen_start = super().start_epoch(context)
+        return self._frozen_start
+
+
+class TicketEventsStream(TimeExportStream):
+    """Ticket audit events with comment bodies (`include=comment_events`).
+
+    High volume, so by default (`batch_mode: true`) rows go to the loader as Singer
+    BATCH messages (gzip JSONL files) rather than RECORD messages. Anything written to a
+    file bypasses stream maps, so comment-body masking (`hash_comment_bodies`) is done
+    here, in both modes alike. `timestamp` orders the export; page-boundary repeats are
+    dropped by the base class.
+    """
+
+    name = "ticket_events"
+    path = "/incremental/ticket_events.json"
+    primary_keys = ("id",)
+    replication_key = "timestamp"
+    include = "comment_events"
+    schema_filepath = SCHEMAS_DIR / "ticket_events.json"
+
+    def post_process(self, row: Record, context: Context | None = None) -> Record | None:
+        row = super().post_process(row, context) or row
+        if self.config.get("hash_comment_bodies"):
+            salt = self._salt
+            for child in row.get("child_events") or []:
+                if isinstance(child, dict) and child.get("event_type") == "Comment":
+                    for field in COMMENT_BODY_FIELDS:
+                        if child.get(field) is not None:
+                            child[field] = hash_pii(child[field], salt)
+        return row
+
+    @property
+    def _salt(self) -> str:
+        salt = getattr(self, "_cached_salt", None)
+        if salt is None:
+            salt = self._cached_salt = pii_salt()
+        return salt
+
+    # -- BATCH mode ---------------------------------------------------------------------
+    def get_batch_config(self, config: Mapping) -> BatchConfig | None:
+        """An explicit singer-sdk `batch_config` wins; else `batch_mode` (default on)
+        writes gzip JSONL files under `batch_dir`."""
+        explicit = super().get_batch_config(config)
+        if explicit is not None or not config.get("batch_mode", True):
+            return explicit
+        directory = Path(
+            config.get("batch_dir") or Path(gettempdir()) / "cx360-batches" / "tap-zendesk"
+        )
+        return BatchConfig(
+            encoding=BaseBatchFileEncoding(format="jsonl", compression="gzip"),
+            storage=StorageTarget(root=directory.expanduser().resolve().as_uri()),
+            batch_size=int(config.get("batch_size_rows") or DEFAULT_BATCH_SIZE_ROWS),
+        )
+
+    def get_batches(
+        self, batch_config: BatchConfig, context: Context | None = None
+    ) -> Iterator[tuple[BaseBatchFileEncoding, list[str]]]:
+        """One file per `batch_size` rows, each row exactly as its RECORD message would
+        carry it (deselected properties dropped, types conformed). Rows are pulled from
+        the sync lazily, so the STATE singer-sdk writes after each BATCH message
+        bookmarks exactly the rows in the files announced so far."""
+        writer = GzipJsonlBatchWriter(_local_path(batch_config.storage.root), self.name)
+        synced = self._sync_records(context, write_messages=False)
+        rows = (self._as_record_message(record) for record in synced)
+        while True:
+            first = next(rows, None)
+            if first is None:
+                return
+            chunk = itertools.chain([first], itertools.islice(rows, batch_config.batch_size - 1))
+            uri, _count = writer.write(chunk)
+            yield batch_config.encoding, [uri]
+
+    def _as_record_message(self, record: Record) -> Record:
+        record = dict(record)
+        pop_deselected_record_properties(record, self.schema, self.mask)
+        return conform_record_data_types(
+            stream_name=self.name,
+            record=record,
+            schema=self.effective_schema,
+            level=self.TYPE_CONFORMANCE_LEVEL,
+            logger=self.logger,
+        )
+
+
+def _local_path(root: str) -> Path:
+    """A `file://` storage root as a local path (the loader reads local files only)."""
+    if root.startswith("file://"):
+        return Path(unquote(urlsplit(root).path))
+    return Path(root)
+
+
+STREAM_TYPES: list[type[ZendeskStream]] = [
+    TicketsStream,
+    UsersStream,
+    OrganizationsStream,
+    GroupsStream,
+    TicketMetricsStream,
+    SatisfactionRatingsStream,
+    TicketEventsStream,
+]
