@@ -125,7 +125,9 @@ def _print_results(results: list) -> None:
 
 @app.command("extract")
 def extract_command(
-    sources: list[str] = typer.Argument(None, help="Sources to extract (default: all)."),
+    sources: list[str] = typer.Argument(
+        None, help="Sources or source.stream names to extract (default: all)."
+    ),
     warehouse: Path = typer.Option(DEFAULT_WAREHOUSE, help="DuckDB warehouse file."),
     sandbox_url: str = typer.Option(
         None, help="Extract from a running sandbox at this URL instead of the real APIs."

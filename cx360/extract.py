@@ -146,6 +146,30 @@ def _tap_executable(source: Source) -> str:
     raise ExtractError(f"{source.tap} is not installed next to {sys.executable}")
 
 
+def _select_streams(
+    command: list[str], streams: list[str], env: Mapping[str, str], scratch: Path
+) -> list[str]:
+    """Discover the tap's catalog and mark only `streams` as selected."""
+    discovered = subprocess.run(
+        [*command, "--discover"], env=dict(env), capture_output=True, check=False
+    )
+    if discovered.returncode != 0:
+        raise ExtractError(f"{command[0]} --discover failed: {discovered.stderr.decode()[-500:]}")
+    catalog = json.loads(discovered.stdout)
+    known = {entry["tap_stream_id"] for entry in catalog["streams"]}
+    unknown = sorted(set(streams) - known)
+    if unknown:
+        raise ExtractError(f"unknown stream(s) {unknown}; {command[0]} has {sorted(known)}")
+    for entry in catalog["streams"]:
+        selected = entry["tap_stream_id"] in streams
+        for metadata in entry.get("metadata", []):
+            if metadata.get("breadcrumb") == []:
+                metadata.setdefault("metadata", {})["selected"] = selected
+    catalog_path = scratch / "catalog.json"
+    catalog_path.write_text(json.dumps(catalog))
+    return ["--catalog", str(catalog_path)]
+
+
 def run_source(
     source: Source,
     warehouse: Path,
@@ -156,8 +180,12 @@ def run_source(
     config_overrides: Mapping[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
     batch_size_rows: int = 100_000,
+    streams: list[str] | None = None,
 ) -> SourceResult:
-    """Sync one source from its warehouse state; raise ExtractError if the tap fails."""
+    """Sync one source (or only `streams` of it) from its warehouse state.
+
+    Raises ExtractError if the tap fails; what the loader received before is committed.
+    """
     started = time.perf_counter()
     log_dir.mkdir(parents=True, exist_ok=True)
     state = read_state(warehouse, source.schema)
@@ -165,6 +193,8 @@ def run_source(
         config_path = Path(scratch) / "config.json"
         config_path.write_text(json.dumps(tap_config(source, base_url, config_overrides)))
         command = [_tap_executable(source), "--config", str(config_path)]
+        if streams:
+            command += _select_streams(command, streams, env, Path(scratch))
         if state:
             state_path = Path(scratch) / "state.json"
             state_path.write_text(json.dumps(state))
@@ -256,13 +286,19 @@ def extract(
 ) -> list[SourceResult]:
     """Extract `names` (all sources when empty) into `warehouse`, one source at a time.
 
-    With `sandbox_url`, every base URL points at the sandbox; otherwise each comes from
+    A name is a source (`zendesk`) or one of its streams (`zendesk.tickets`). With
+    `sandbox_url`, every base URL points at the sandbox; otherwise each comes from
     `CX360_<SOURCE>_BASE_URL` or the vendor default. Credentials always come from `env`.
     """
-    unknown = [name for name in names if name not in SOURCES]
-    if unknown:
-        raise ExtractError(f"unknown source(s) {unknown}; choose from {', '.join(SOURCES)}")
-    sources = [SOURCES[name] for name in (names or list(SOURCES))]
+    selected: dict[str, list[str]] = {}
+    for name in names or list(SOURCES):
+        source_name, _, stream = name.partition(".")
+        if source_name not in SOURCES:
+            raise ExtractError(f"unknown source {source_name!r}; choose from {', '.join(SOURCES)}")
+        streams = selected.setdefault(source_name, [])
+        if stream:
+            streams.append(stream)
+    sources = [SOURCES[name] for name in selected]
     environment = dict(os.environ if env is None else env)
     if sandbox_url is None:
         check_environment(sources, environment)
@@ -286,6 +322,7 @@ def extract(
                 log_dir=log_dir,
                 config_overrides=(config_overrides or {}).get(source.name),
                 progress=progress,
+                streams=selected[source.name] or None,
             )
         )
     return results

@@ -1,0 +1,104 @@
+"""Benchmark: records/s through our taps + loader, against DuckDB's own `read_json` ceiling.
+
+For each stream: a full sync from the sandbox (tap subprocess → in-process loader) into a
+fresh warehouse, timed end to end; then the same records written as JSONL and ingested by
+DuckDB `read_json` into a table (the ceiling: no HTTP, no Singer, no upsert). Prints both
+rates and their ratio; writes benchmarks/results/extract_load.json.
+
+    python -m benchmarks.extract_load --scale medium
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+
+import duckdb
+from cx360_sandbox.server.core import RunningSandbox
+from cx360_sandbox.server.credentials import sandbox_credentials
+from cx360_sandbox.store import DEFAULT_ROOT, generate_world
+
+from cx360.extract import SOURCES, run_source
+
+from .common import peak_rss_mib, print_table, timed, write_result
+
+DEFAULT_STREAMS = ["zendesk.tickets", "zendesk.ticket_events", "amplitude.events"]
+METADATA = ("_extracted_at", "_loaded_at", "_deleted_at")
+
+
+def ceiling(warehouse: Path, schema: str, table: str, scratch: Path) -> tuple[int, float]:
+    """Rows and seconds for DuckDB to ingest the same records from JSONL."""
+    path = scratch / f"{schema}.{table}.jsonl"
+    con = duckdb.connect(str(warehouse))
+    columns = [
+        name
+        for (name,) in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?"
+            " ORDER BY column_index",
+            [schema, table],
+        ).fetchall()
+        if name not in METADATA
+    ]
+    select = ", ".join(f'"{c}"' for c in columns)
+    con.execute(f"COPY (SELECT {select} FROM {schema}.{table}) TO '{path}' (FORMAT json)")
+    con.close()
+    probe = duckdb.connect()
+    with timed() as timer:
+        probe.execute(f"CREATE TABLE ceiling AS SELECT * FROM read_json('{path}')")
+    rows = probe.execute("SELECT count(*) FROM ceiling").fetchone()[0]
+    probe.close()
+    path.unlink()
+    return rows, timer.seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", default="medium")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--stream", action="append", help=f"default: {DEFAULT_STREAMS}")
+    parser.add_argument("--root", type=Path, default=DEFAULT_ROOT)
+    args = parser.parse_args()
+    streams = args.stream or DEFAULT_STREAMS
+    files = generate_world(args.scale, args.seed, root=args.root)
+    env = {**os.environ, **sandbox_credentials()}
+    rows_out: list[list[object]] = []
+    results: dict[str, object] = {}
+    with tempfile.TemporaryDirectory() as tmp, RunningSandbox(files) as sandbox:
+        scratch = Path(tmp)
+        for name in streams:
+            source_name, stream = name.split(".")
+            source = SOURCES[source_name]
+            warehouse = scratch / f"{source_name}-{stream}.duckdb"
+            with timed() as timer:
+                result = run_source(
+                    source, warehouse, base_url=sandbox.url + source.sandbox_path, env=env,
+                    log_dir=scratch / "logs", streams=[stream],
+                )  # fmt: skip
+            records = sum(s.records for s in result.streams)
+            ours = records / timer.seconds
+            ceiling_rows, ceiling_seconds = ceiling(warehouse, source.schema, stream, scratch)
+            top = ceiling_rows / ceiling_seconds
+            rows_out.append([name, records, round(timer.seconds, 1), round(ours), round(top),
+                             f"{ours / top:.0%}"])  # fmt: skip
+            results[name] = {
+                "records": records, "seconds": round(timer.seconds, 2),
+                "records_per_second": round(ours), "read_json_records_per_second": round(top),
+                "ratio_to_ceiling": round(ours / top, 4),
+            }  # fmt: skip
+            warehouse.unlink()
+    print(
+        f"extract_load at scale {args.scale} (taps + loader vs DuckDB read_json of the same JSONL)"
+    )
+    print_table(
+        ["stream", "records", "seconds", "ours rec/s", "read_json rec/s", "ratio"], rows_out
+    )
+    path = write_result(
+        "extract_load", {"scale": args.scale, "streams": results, "peak_rss_mib": peak_rss_mib()}
+    )
+    print(f"results: {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,243 @@
+"""Every tap through the loader into DuckDB, against the sandbox's ground truth.
+
+Issue #3's must-shows: full sync equals the ground truth; a second run changes nothing; an
+incremental run after the clock moves loads exactly the new and changed rows with deletes
+marked; faults and SIGKILLs leave final tables equal to a clean run's.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+from cx360_sandbox.server.core import RunningSandbox
+from cx360_sandbox.server.credentials import sandbox_credentials
+from cx360_sandbox.store import WorldFiles
+from cx360_sandbox.timeline import ANCHOR
+
+from cx360.extract import extract
+from tests.conftest import SandboxControl
+
+from .expected import expected_event_count, expected_keys
+
+DAY = 86_400
+KEYS = {
+    "raw_salesforce": "Id",
+    "raw_zendesk": "id",
+    "raw_qualtrics": None,  # per table below
+    "raw_delighted": "id",
+}
+QUALTRICS_KEYS = {"surveys": "id", "survey_responses": "responseId", "distributions": "id"}
+LOAD_TIME_COLUMNS = ("_extracted_at", "_loaded_at")
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, **sandbox_credentials()}
+
+
+def _run(warehouse: Path, url: str, logs: Path) -> list:
+    return extract([], warehouse, sandbox_url=url, log_dir=logs, env=_env())
+
+
+def _key_column(schema: str, table: str) -> str:
+    if schema == "raw_qualtrics":
+        return QUALTRICS_KEYS[table]
+    return KEYS[schema]
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    rows = con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables()"
+        " WHERE schema_name LIKE 'raw_%' AND NOT starts_with(table_name, '_')"
+        " ORDER BY 1, 2"
+    ).fetchall()
+    return [(schema, table) for schema, table in rows]
+
+
+def contents(warehouse: Path) -> dict[tuple[str, str], list[tuple]]:
+    """Every raw table's full contents, less the columns that record when it loaded."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        result = {}
+        for schema, table in _tables(con):
+            columns = [
+                name
+                for (name,) in con.execute(
+                    "SELECT column_name FROM duckdb_columns()"
+                    " WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
+                    [schema, table],
+                ).fetchall()
+                if name not in LOAD_TIME_COLUMNS
+            ]
+            select = ", ".join(f'"{c}"::VARCHAR' for c in columns)
+            result[(schema, table)] = con.execute(
+                f'SELECT {select} FROM "{schema}"."{table}" ORDER BY ALL'
+            ).fetchall()
+        return result
+    finally:
+        con.close()
+
+
+def _keys(warehouse: Path, schema: str, table: str) -> set:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        column = _key_column(schema, table)
+        return {
+            r[0] for r in con.execute(f'SELECT "{column}" FROM "{schema}"."{table}"').fetchall()
+        }
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def clean_run(tiny_world: WorldFiles, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One clean full sync at the anchor, shared by the comparisons below."""
+    root = tmp_path_factory.mktemp("clean")
+    with RunningSandbox(tiny_world) as sandbox:
+        _run(root / "warehouse.duckdb", sandbox.url, root / "logs")
+    yield root / "warehouse.duckdb"
+
+
+def test_full_sync_equals_ground_truth(clean_run: Path, tiny_world: WorldFiles) -> None:
+    expected = expected_keys(tiny_world, ANCHOR)
+    for (schema, table), keys in expected.items():
+        assert _keys(clean_run, schema, table) == keys, f"{schema}.{table}"
+    con = duckdb.connect(str(clean_run), read_only=True)
+    [(events, frontier)] = con.execute(
+        "SELECT count(*), max(server_upload_time) FROM raw_amplitude.events"
+    ).fetchall()
+    con.close()
+    now = datetime.fromtimestamp(ANCHOR, UTC)
+    assert frontier >= now - timedelta(hours=4), "the events sync must reach the available data"
+    assert events == expected_event_count(tiny_world, frontier + timedelta(microseconds=1))
+    loaded_tables = set(contents(clean_run))
+    assert set(expected) | {("raw_amplitude", "events"), ("raw_qualtrics", "distributions")} <= (
+        loaded_tables
+    )
+
+
+def test_soft_deletes_are_marked(clean_run: Path, tiny_world: WorldFiles) -> None:
+    con = duckdb.connect(str(clean_run), read_only=True)
+    deleted_tickets = con.execute(
+        "SELECT count(*) FROM raw_zendesk.tickets WHERE status = 'deleted' AND _deleted_at IS NULL"
+    ).fetchone()[0]
+    marked = con.execute(
+        "SELECT count(*) FROM raw_zendesk.tickets WHERE _deleted_at IS NOT NULL"
+    ).fetchone()[0]
+    con.close()
+    assert deleted_tickets == 0 and marked > 0
+
+
+def test_second_run_changes_nothing(
+    clean_run: Path, tiny_world: WorldFiles, tmp_path: Path
+) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    with RunningSandbox(tiny_world) as sandbox:
+        _run(warehouse, sandbox.url, tmp_path / "logs")
+        first = contents(warehouse)
+        results = _run(warehouse, sandbox.url, tmp_path / "logs")
+    assert contents(warehouse) == first == contents(clean_run)
+    inserted = {f"{r.source}.{s.stream}": s.inserted for r in results for s in r.streams}
+    assert not any(inserted.values()), inserted
+
+
+def test_incremental_run_loads_new_and_changed_rows_and_marks_deletes(
+    tiny_world: WorldFiles, tmp_path: Path
+) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    with RunningSandbox(tiny_world) as sandbox:
+        _run(warehouse, sandbox.url, tmp_path / "logs")
+        before = {key: _keys(warehouse, *key) for key in expected_keys(tiny_world, ANCHOR)}
+        SandboxControl(sandbox.url).advance(days=10)
+        results = _run(warehouse, sandbox.url, tmp_path / "logs")
+    now = ANCHOR + 10 * DAY
+    expected = expected_keys(tiny_world, now)
+    inserted = {(f"raw_{r.source}", s.stream): s.inserted for r in results for s in r.streams}
+    for key, keys in expected.items():
+        loaded = _keys(warehouse, *key)
+        assert loaded == keys | before[key], key  # deletes stay as soft-deleted rows
+        assert inserted.get(key, 0) == len(keys - before[key]), key
+    con = duckdb.connect(str(warehouse), read_only=True)
+    deleted = {
+        row[0]
+        for row in con.execute(
+            "SELECT Id FROM raw_salesforce.contacts WHERE _deleted_at IS NOT NULL"
+        ).fetchall()
+    }
+    con.close()
+    from tests.sandbox import truth
+
+    newly_deleted = truth.salesforce_ids(
+        tiny_world, "sf_contacts", now, True
+    ) - truth.salesforce_ids(tiny_world, "sf_contacts", now, False)
+    assert newly_deleted and newly_deleted <= deleted
+
+
+def test_faults_drill_gives_the_clean_tables(
+    clean_run: Path, tiny_world: WorldFiles, tmp_path: Path
+) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    with RunningSandbox(tiny_world) as sandbox:
+        control = SandboxControl(sandbox.url)
+        control.faults(
+            rate_429=0.07, rate_5xx=0.07, rate_drop=0.03, rate_truncate=0.03,
+            retry_after_seconds=1, seed=20,
+        )  # fmt: skip
+        _run(warehouse, sandbox.url, tmp_path / "logs")
+        counters = control.status()["counters"]
+    faults = sum(v for k, v in counters.items() if k.startswith("faults_"))
+    assert faults > 20, counters
+    lost, duplicated = _differences(contents(clean_run), contents(warehouse))
+    print(
+        f"429/5xx/drop/truncate drill: {faults:,} faults injected, {lost} lost, {duplicated} duplicated"
+    )
+    assert (lost, duplicated) == (0, 0)
+
+
+def test_kill_drill_gives_the_clean_tables(
+    clean_run: Path, tiny_world: WorldFiles, tmp_path: Path
+) -> None:
+    """SIGKILL the extract (runner and tap) at 10 seeded random moments, then finish."""
+    warehouse = tmp_path / "warehouse.duckdb"
+    cx360 = str(Path(sys.executable).with_name("cx360"))
+    rng = random.Random(3)
+    with RunningSandbox(tiny_world) as sandbox:
+        command = [cx360, "extract", "--warehouse", str(warehouse), "--sandbox-url", sandbox.url,
+                   "--logs", str(tmp_path / "logs")]  # fmt: skip
+        started = time.perf_counter()
+        subprocess.run(command, env=_env(), check=True, capture_output=True)
+        full_seconds = time.perf_counter() - started
+        warehouse.unlink()
+        for _ in range(10):
+            process = subprocess.Popen(
+                command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )  # fmt: skip
+            time.sleep(rng.uniform(0.1, full_seconds))
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        subprocess.run(command, env=_env(), check=True, capture_output=True)
+    lost, duplicated = _differences(contents(clean_run), contents(warehouse))
+    print(f"kill drill: 10 SIGKILLs, {lost} lost, {duplicated} duplicated")
+    assert (lost, duplicated) == (0, 0)
+
+
+def _differences(clean: dict, other: dict) -> tuple[int, int]:
+    """Rows of the clean run missing from `other`, and rows `other` has beyond the clean run."""
+    lost = duplicated = 0
+    for table in clean.keys() | other.keys():
+        clean_rows, other_rows = Counter(clean.get(table, [])), Counter(other.get(table, []))
+        lost += sum((clean_rows - other_rows).values())
+        duplicated += sum((other_rows - clean_rows).values())
+    return lost, duplicated
