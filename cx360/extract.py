@@ -200,6 +200,7 @@ def run_source(
             state_path.write_text(json.dumps(state))
             command += ["--state", str(state_path)]
         log_path = log_dir / f"extract-{source.name}.log"
+        log_offset = log_path.stat().st_size if log_path.exists() else 0
         with (
             log_path.open("ab") as log_file,
             DuckDBLoader(warehouse, source.schema, batch_size_rows=batch_size_rows) as loader,
@@ -222,8 +223,10 @@ def run_source(
                 f"{source.tap} exited with {return_code}; last log lines ({log_path}):\n{tail}"
             )
         result = SourceResult(source.name, time.perf_counter() - started)
+        durations = _sync_durations(log_path, log_offset)
         for stream, stats in sorted(loader.stats.items()):
             values = stats.as_dict()
+            values["seconds"] = durations.get(stream, 0.0) + values.get("seconds", 0.0)
             result.streams.append(
                 StreamSummary(
                     source=source.name,
@@ -265,6 +268,25 @@ class _Progress:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=1)
+
+
+def _sync_durations(log_path: Path, offset: int) -> dict[str, float]:
+    """Seconds each stream spent in the tap this run, from singer-sdk's METRIC log lines."""
+    durations: dict[str, float] = {}
+    with log_path.open("rb") as handle:
+        handle.seek(offset)
+        for raw in handle:
+            marker = raw.find(b"METRIC: ")
+            if marker < 0 or b'"sync_duration"' not in raw:
+                continue
+            try:
+                metric = json.loads(raw[marker + 8 :])
+            except ValueError:
+                continue
+            stream = metric.get("tags", {}).get("stream")
+            if stream:
+                durations[stream] = durations.get(stream, 0.0) + float(metric.get("value", 0))
+    return durations
 
 
 def _tail(path: Path, lines: int = 15) -> str:
