@@ -1,0 +1,1 @@
+"""tap-qualtrics: Qualtrics surveys, response exports and distributions for cx360."""
