@@ -5,25 +5,33 @@ cannot express — a query locator can go stale mid-query (restart from the last
 the access token can expire mid-query (refresh once, same request again), and a resumable
 state must be emitted after every page so a crash re-reads at most one page. The requests
 themselves still go through the SDK's `request_decorator`/`_request`/`validate_response`
-hooks, so the project-wide retry policy applies unchanged.
+hooks, so the project-wide retry policy of `cx360_singer` applies unchanged (429/5xx,
+drops, truncated bodies, `Retry-After`, `max_retry_seconds`, one `refresh_auth()` on 401).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import threading
 import typing as t
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from importlib import resources
 from urllib.parse import urlparse
 
-import backoff
 import requests
+from cx360_singer import (
+    CX360RESTStream,
+    MissingCredentialsError,
+    RetryBudgetExceededError,
+    normalize_utc,
+    parse_instant,
+    redact,
+    require_env,
+    response_json,
+    send_with_retries,
+)
 from singer_sdk.exceptions import FatalAPIError, InvalidStreamSortException, RetriableAPIError
-from singer_sdk.streams import RESTStream
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -44,27 +52,18 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MIN_PAGE_SIZE, MAX_PAGE_SIZE = 200, 2000
 MAX_LOCATOR_RESTARTS = 3
 """Restarts allowed in a row without the bookmark moving forward before giving up."""
-BACKOFF_BASE_SECONDS = 0.5
-BACKOFF_CAP_SECONDS = 60.0
+AUTH_HINT = "check SALESFORCE_CLIENT_ID, SALESFORCE_CLIENT_SECRET and SALESFORCE_REFRESH_TOKEN"
 
 
-# -- small helpers (switch to cx360_singer's shared versions when they land) --------------
-
-
-def normalize_utc(value: str | datetime) -> str:
-    """One UTC string format for every instant, so string bookmarks compare correctly.
-
-    Salesforce answers `2024-01-01T12:34:56.000+0000`; the same instant must always give
-    the same, lexicographically sortable text.
-    """
-    moment = value if isinstance(value, datetime) else parse_datetime(value)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+# -- small helpers -----------------------------------------------------------------------
 
 
 def parse_datetime(value: str) -> datetime:
-    """Parse any ISO-8601 instant (Salesforce's `+0000` offsets included); naive → UTC."""
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    """Any ISO-8601 instant (Salesforce's `+0000` offsets included) as aware UTC."""
+    moment = parse_instant(value)
+    if moment is None:
+        raise ValueError("empty timestamp")
+    return moment
 
 
 def soql_datetime(moment: datetime) -> str:
@@ -79,23 +78,17 @@ def floor_second(moment: datetime) -> datetime:
     return moment.replace(microsecond=0)
 
 
-class MissingCredentialsError(RuntimeError):
-    """Raised when the OAuth credentials are not all present in the environment."""
-
-
-def missing_credentials() -> list[str]:
-    return [name for name in CREDENTIAL_VARS if not os.environ.get(name)]
-
-
 def read_credentials() -> dict[str, str]:
-    """Credentials come from the environment only; name every missing one at once."""
-    missing = missing_credentials()
-    if missing:
-        raise MissingCredentialsError(
-            "tap-salesforce needs these environment variables, which are not set: "
-            + ", ".join(missing)
-        )
-    return {name: os.environ[name] for name in CREDENTIAL_VARS}
+    """Credentials come from the environment only; one error names every missing one."""
+    return require_env(CREDENTIAL_VARS, "tap-salesforce")
+
+
+def credentials_available() -> bool:
+    try:
+        read_credentials()
+    except MissingCredentialsError:
+        return False
+    return True
 
 
 # -- errors -----------------------------------------------------------------------------
@@ -103,10 +96,6 @@ def read_credentials() -> dict[str, str]:
 
 class SalesforceAPIError(FatalAPIError):
     """A Salesforce error that retrying cannot fix (bad query, bad field, bad grant)."""
-
-
-class SessionExpiredError(SalesforceAPIError):
-    """401 INVALID_SESSION_ID: the access token expired or was revoked."""
 
 
 class DailyApiLimitExceededError(SalesforceAPIError):
@@ -145,18 +134,8 @@ def describe_error(response: requests.Response) -> str:
     code, message = _salesforce_errors(response)
     method = response.request.method if response.request is not None else "GET"
     path = urlparse(response.url).path
-    detail = f"{code}: {message}" if code else message
+    detail = redact(f"{code}: {message}" if code else message)
     return f"Salesforce {response.status_code} {detail} ({method} {path})"
-
-
-def _retry_after(error: BaseException | None) -> float:
-    response = getattr(error, "response", None)
-    if response is None:
-        return 0.0
-    try:
-        return max(0.0, float(response.headers.get("Retry-After", 0)))
-    except (TypeError, ValueError):
-        return 0.0
 
 
 # -- OAuth session ------------------------------------------------------------------------
@@ -294,7 +273,7 @@ def bundled_schema(stream_name: str) -> dict[str, t.Any]:
 # -- the stream base ----------------------------------------------------------------------
 
 
-class SalesforceStream(RESTStream):
+class SalesforceStream(CX360RESTStream):
     """One SOQL-queryable sObject, replicated incrementally on `SystemModstamp`."""
 
     sobject: t.ClassVar[str]
@@ -311,6 +290,7 @@ class SalesforceStream(RESTStream):
     # is done per query in `_query` instead.
     check_sorted = False
     records_jsonpath = "$.records[*]"
+    auth_error_hint = AUTH_HINT
 
     def __init__(self, tap: Tap, session: SalesforceSession) -> None:
         self._session = session
@@ -342,12 +322,10 @@ class SalesforceStream(RESTStream):
         return self._described_schema
 
     def _discover_schema(self) -> dict[str, t.Any]:
-        missing = missing_credentials()
-        if missing:
+        if not credentials_available():
             self.logger.warning(
-                "No Salesforce credentials (%s unset): using the bundled schema for '%s' "
-                "instead of describing %s",
-                ", ".join(missing),
+                "No Salesforce credentials in the environment: using the bundled schema for "
+                "'%s' instead of describing %s",
                 self.name,
                 self.sobject,
             )
@@ -365,79 +343,16 @@ class SalesforceStream(RESTStream):
         size = int(self.config.get("page_size", MAX_PAGE_SIZE))
         return max(MIN_PAGE_SIZE, min(MAX_PAGE_SIZE, size))
 
-    def backoff_wait_generator(self) -> Generator[float, t.Any, None]:  # type: ignore[override]
-        """Exponential backoff that never waits less than the server's Retry-After."""
-
-        def waits() -> Generator[float, t.Any, None]:
-            attempt = 0
-            error = yield 0.0  # backoff primes the generator; this value is discarded
-            while True:
-                wait = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)
-                attempt += 1
-                error = yield max(wait, _retry_after(error))
-
-        return waits()
-
-    def backoff_max_tries(self) -> int:
-        return 12
-
-    def request_decorator(self, func: t.Callable) -> t.Callable:
-        """The SDK's decorator, plus a bound on total retry time (`max_retry_seconds`)."""
-        return backoff.on_exception(
-            self.backoff_wait_generator,
-            (
-                ConnectionResetError,
-                RetriableAPIError,
-                requests.exceptions.Timeout,
-                requests.exceptions.ConnectionError,
-                requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.ContentDecodingError,
-            ),
-            max_tries=self.backoff_max_tries,
-            max_time=lambda: float(self.config.get("max_retry_seconds", 300)),
-            on_backoff=self.backoff_handler,
-            on_giveup=self._give_up_handler,
-            jitter=self.backoff_jitter,
-            logger=None,
-        )(func)
-
-    def backoff_handler(self, details: t.Mapping[str, t.Any]) -> None:  # type: ignore[override]
-        error = details.get("exception")
-        self.logger.warning(
-            "Retrying Salesforce request in %.1f s (try %d): %s",
-            details.get("wait", 0.0),
-            details.get("tries", 0),
-            error if isinstance(error, RetriableAPIError) else type(error).__name__,
-        )
-
-    def _give_up_handler(self, details: t.Mapping[str, t.Any]) -> None:
-        self.logger.error(
-            "Giving up on a Salesforce request after %d tries / %.0f s: %s",
-            details.get("tries", 0),
-            details.get("elapsed", 0.0),
-            details.get("exception"),
-        )
-
     def validate_response(self, response: requests.Response) -> None:
-        """Map Salesforce answers to retriable / fatal errors with a readable message."""
+        """Salesforce error codes on top of the shared mapping (401/429/5xx/bad JSON)."""
         status = response.status_code
-        if status < 400:
-            try:  # a truncated body is a transport fault: retry, don't crash later
-                response.json()
-            except ValueError as error:
-                raise RetriableAPIError(
-                    f"Salesforce {status} answer is not valid JSON (truncated?) "
-                    f"({urlparse(response.url).path})",
-                    response,
-                ) from error
-            self._watch_quota(response)
+        if status < 400 or status in (401, 429) or status >= 500:
+            super().validate_response(response)
+            if status < 400:
+                self._watch_quota(response)
             return
         message = describe_error(response)
         code, text = _salesforce_errors(response)
-        if status == 401:
-            raise SessionExpiredError(message)
-        if status == 429 or status >= 500:
-            raise RetriableAPIError(message, response)
         if status == 403 and code == "REQUEST_LIMIT_EXCEEDED":
             if "ConcurrentPerOrgLongTxn" in text:  # concurrency, not the daily quota
                 raise RetriableAPIError(message, response)
@@ -445,6 +360,13 @@ class SalesforceStream(RESTStream):
         if status == 400 and code == "INVALID_QUERY_LOCATOR":
             raise QueryLocatorExpiredError(message)
         raise SalesforceAPIError(message)
+
+    def refresh_auth(self, response: requests.Response) -> bool:
+        """401 INVALID_SESSION_ID: fetch a new access token (once per request)."""
+        sent = response.request.headers.get("Authorization", "") if response.request else ""
+        self.logger.info("Salesforce session expired: refreshing the access token")
+        self._session.refresh(sent.removeprefix("Bearer ") or None, self._fetch_token)
+        return True
 
     def _watch_quota(self, response: requests.Response) -> None:
         """Warn once when the org has used 90 % of its daily API requests."""
@@ -459,20 +381,8 @@ class SalesforceStream(RESTStream):
             self._session.quota_warned = True
             self.logger.warning("Salesforce daily API usage is at %d of %d requests", used, limit)
 
-    def _request(
-        self, prepared_request: requests.PreparedRequest, context: Context | None
-    ) -> requests.Response:
-        """Send; on 401 INVALID_SESSION_ID refresh the token once and send again."""
-        used_token = self._session.access_token
-        try:
-            return super()._request(prepared_request, context)
-        except SessionExpiredError:
-            self.logger.info("Salesforce session expired: refreshing the access token")
-            self._session.refresh(used_token, self._fetch_token)
-            return super()._request(prepared_request, context)
-
     def _fetch_token(self) -> Mapping[str, t.Any]:
-        """OAuth2 refresh-token grant against the login URL (retried like any request)."""
+        """OAuth2 refresh-token grant against the login URL, with the shared retry policy."""
         credentials = read_credentials()
         login_url = str(self.config.get("base_url") or DEFAULT_LOGIN_URL).rstrip("/")
         request = requests.Request(
@@ -485,27 +395,22 @@ class SalesforceStream(RESTStream):
                 "refresh_token": credentials["SALESFORCE_REFRESH_TOKEN"],
             },
             headers={"User-Agent": self.user_agent, "Accept": "application/json"},
-        ).prepare()
-        response = self.request_decorator(self._send_token_request)(request)
-        return response.json()
-
-    def _send_token_request(self, request: requests.PreparedRequest) -> requests.Response:
-        response = self.requests_session.send(request, timeout=self.timeout)
-        if response.status_code == 429 or response.status_code >= 500:
-            raise RetriableAPIError(describe_error(response), response)
-        if response.status_code >= 400:
-            raise SalesforceAPIError(
-                describe_error(response)
-                + " — check SALESFORCE_CLIENT_ID, SALESFORCE_CLIENT_SECRET and "
-                "SALESFORCE_REFRESH_TOKEN"
-            )
+        )
         try:
-            response.json()
-        except ValueError as error:
-            raise RetriableAPIError(
-                "Salesforce token answer is not valid JSON", response
-            ) from error
-        return response
+            response = send_with_retries(
+                self.requests_session,
+                request,
+                timeout=self.timeout,
+                max_retry_seconds=self.max_retry_seconds,
+                logger=self.logger,
+            )
+        except RetryBudgetExceededError:
+            raise
+        except FatalAPIError as error:  # 400 invalid_grant / invalid_client …
+            raise SalesforceAPIError(
+                f"Salesforce OAuth token request failed: {error}; {AUTH_HINT}"
+            ) from None
+        return response_json(response)
 
     def _get_json(
         self,
@@ -525,7 +430,7 @@ class SalesforceStream(RESTStream):
             headers={"Accept": "application/json", **(headers or {})},
         )
         response = self.request_decorator(self._request)(request, self.context)
-        return response.json(parse_float=Decimal)
+        return response_json(response)
 
     # -- SOQL -----------------------------------------------------------------------------------
     def query_fields(self) -> list[str]:
@@ -585,14 +490,11 @@ class SalesforceStream(RESTStream):
                     soql_datetime(start),
                 )
             except DailyApiLimitExceededError as error:
-                self.logger.error(
-                    "Salesforce daily API request limit reached while syncing '%s'. The "
-                    "state after the last complete page has been emitted; rerun once the "
-                    "org's rolling 24-hour quota allows: %s",
-                    self.name,
-                    error,
-                )
-                raise
+                raise DailyApiLimitExceededError(
+                    f"{error} while syncing '{self.name}': the org's daily API request quota "
+                    "is spent. STATE up to the last complete page has been emitted; rerun "
+                    "once the rolling 24-hour quota allows and the sync resumes from there."
+                ) from error
 
     def _query(self, start: datetime) -> Iterator[dict[str, t.Any]]:
         """Run one SOQL query to its end, following `nextRecordsUrl`."""
