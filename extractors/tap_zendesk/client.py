@@ -22,12 +22,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from functools import cached_property
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
 from requests.auth import HTTPBasicAuth
-from singer_sdk import RESTStream
+from singer_sdk import RESTStream, SchemaDirectory, StreamSchema
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.types import Context, Record
 from singer_sdk.pagination import BaseAPIPaginator
@@ -43,6 +44,7 @@ from tap_zendesk._kit import (
 )
 
 CREDENTIAL_ENV = ("ZENDESK_EMAIL", "ZENDESK_API_TOKEN")
+SCHEMAS_DIR = Path(__file__).parent / "schemas"
 DEFAULT_MAX_RETRY_SECONDS = 300
 EXPORT_MAX_PAGE_SIZE = 1000
 LIST_MAX_PAGE_SIZE = 100
@@ -135,6 +137,7 @@ class ZendeskStream(RESTStream[Any]):
     sync (`applies_start_date`).
     """
 
+    schema = StreamSchema(SchemaDirectory(SCHEMAS_DIR))  # schemas/<stream name>.json
     resource_key: str | None = None
     applies_start_date: bool = True
     """Dimension streams (users, organizations) ignore `start_date` on a first sync:

@@ -36,7 +36,6 @@ from tap_zendesk.client import (
     ZendeskStream,
 )
 
-SCHEMAS_DIR = Path(__file__).parent / "schemas"
 DEFAULT_BATCH_SIZE_ROWS = 10_000
 COMMENT_BODY_FIELDS = ("body", "html_body", "plain_body")
 
@@ -53,7 +52,6 @@ class TicketsStream(CursorExportStream):
     name = "tickets"
     path = "/incremental/tickets/cursor.json"
     primary_keys = ("id",)
-    schema_filepath = SCHEMAS_DIR / "tickets.json"
 
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:
         row = super().post_process(row, context) or row
@@ -71,7 +69,6 @@ class UsersStream(CursorExportStream):
     name = "users"
     path = "/incremental/users/cursor.json"
     primary_keys = ("id",)
-    schema_filepath = SCHEMAS_DIR / "users.json"
     applies_start_date = False
 
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:
@@ -88,7 +85,6 @@ class OrganizationsStream(TimeExportStream):
     path = "/incremental/organizations.json"
     primary_keys = ("id",)
     replication_key = "updated_at"
-    schema_filepath = SCHEMAS_DIR / "organizations.json"
     applies_start_date = False
 
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:
@@ -103,7 +99,6 @@ class GroupsStream(CursorListStream):
     name = "groups"
     path = "/groups.json"
     primary_keys = ("id",)
-    schema_filepath = SCHEMAS_DIR / "groups.json"
 
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:
         row = super().post_process(row, context) or row
@@ -123,7 +118,6 @@ class TicketMetricsStream(CursorListStream):
     name = "ticket_metrics"
     path = "/ticket_metrics.json"
     primary_keys = ("id",)
-    schema_filepath = SCHEMAS_DIR / "ticket_metrics.json"
 
 
 class SatisfactionRatingsStream(CursorListStream):
@@ -137,7 +131,6 @@ class SatisfactionRatingsStream(CursorListStream):
     primary_keys = ("id",)
     replication_key = "updated_at"
     is_sorted = False
-    schema_filepath = SCHEMAS_DIR / "satisfaction_ratings.json"
 
     def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
         params = super().get_url_params(context, next_page_token)
@@ -167,7 +160,6 @@ class TicketEventsStream(TimeExportStream):
     primary_keys = ("id",)
     replication_key = "timestamp"
     include = "comment_events"
-    schema_filepath = SCHEMAS_DIR / "ticket_events.json"
 
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:
         row = super().post_process(row, context) or row

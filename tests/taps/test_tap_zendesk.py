@@ -1,0 +1,336 @@
+"""tap-zendesk against the sandbox: the singer-sdk suite plus paging, bookmark, delete,
+rate-limit, fault and BATCH behaviour."""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import gzip
+import io
+import json
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import pytest
+import requests
+from cx360_sandbox import tour
+from cx360_sandbox.server.core import RunningSandbox
+from cx360_sandbox.server.credentials import sandbox_credentials
+from cx360_sandbox.store import generate_world
+from cx360_singer.timeutil import normalize_utc, to_epoch
+from singer_sdk.exceptions import FatalAPIError
+from singer_sdk.testing import SuiteConfig, get_tap_test_class
+from tap_zendesk._kit import MissingCredentialsError
+from tap_zendesk.client import CursorExportPaginator, TimeExportPaginator
+from tap_zendesk.tap import TapZendesk
+
+API = "/zendesk/api/v2"
+# start_date before the sandbox's history, so the tap and the naive pagers (start_time=0)
+# see the same rows; RECORD mode unless a test asks for BATCH.
+BASE = {"start_date": "2015-01-01T00:00:00Z", "batch_mode": False, "max_retry_seconds": 60}
+INCREMENTAL_KEYS = {
+    "tickets": "generated_timestamp",
+    "users": "generated_timestamp",
+    "organizations": "updated_at",
+    "ticket_events": "timestamp",
+    "satisfaction_ratings": "updated_at",
+}
+
+# The singer-sdk suite is built at collection time and needs a live URL then: one
+# module-level sandbox over its own `tiny` world (the `sandbox` fixture is per test).
+_SUITE_SANDBOX = RunningSandbox(
+    generate_world("tiny", 42, root=Path(tempfile.mkdtemp(prefix="cx360-zd-suite-")))
+).__enter__()
+atexit.register(_SUITE_SANDBOX.__exit__)
+
+_BaseSuite = get_tap_test_class(
+    TapZendesk,
+    config={"base_url": _SUITE_SANDBOX.url + API, **BASE},
+    suite_config=SuiteConfig(max_records_limit=None),
+)
+
+
+class TestTapZendeskSuite(_BaseSuite):  # type: ignore[misc, valid-type]
+    """singer-sdk's built-in tap, stream and attribute tests (RECORD mode)."""
+
+    @pytest.fixture(scope="class", autouse=True)
+    @classmethod
+    def _credentials(cls) -> Iterator[None]:
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in sandbox_credentials().items():
+                patch.setenv(name, value)
+            yield
+
+
+# -- helpers ---------------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in sandbox_credentials().items():
+        monkeypatch.setenv(name, value)
+
+
+@dataclass
+class Run:
+    """Messages of one in-process sync, in order."""
+
+    messages: list[dict] = field(default_factory=list)
+
+    @property
+    def records(self) -> dict[str, list[dict]]:
+        out: dict[str, list[dict]] = defaultdict(list)
+        for message in self.messages:
+            if message["type"] == "RECORD":
+                out[message["stream"]].append(message["record"])
+        return out
+
+    @property
+    def states(self) -> list[dict]:
+        return [m["value"] for m in self.messages if m["type"] == "STATE"]
+
+    @property
+    def final_state(self) -> dict:
+        return self.states[-1]
+
+    @property
+    def batches(self) -> list[dict]:
+        return [m for m in self.messages if m["type"] == "BATCH"]
+
+
+def run_tap(
+    config: dict[str, Any], state: dict | None = None, streams: list[str] | None = None
+) -> Run:
+    """Sync in-process (optionally only `streams`), capturing the Singer messages."""
+    tap = TapZendesk(config=config, state=state or {})
+    if streams is not None:
+        for name, stream in tap.streams.items():
+            stream.selected = name in streams
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        tap.sync_all()
+    return Run([json.loads(line) for line in out.getvalue().splitlines()])
+
+
+def config_for(sandbox: RunningSandbox, **overrides: Any) -> dict[str, Any]:
+    return {"base_url": sandbox.url + API, **BASE, **overrides}
+
+
+def naive(base: str) -> dict[str, list[dict]]:
+    """Every stream's rows per the plain-requests pagers (time exports deduped by id)."""
+    out = {name: tour.zendesk_cursor_export(base, name) for name in ("tickets", "users")}
+    for name in ("organizations", "ticket_events"):
+        out[name] = list({row["id"]: row for row in tour.zendesk_time_export(base, name)}.values())
+    for name in ("groups", "ticket_metrics", "satisfaction_ratings"):
+        out[name] = tour.zendesk_list(base, name)
+    return out
+
+
+def ids(rows: list[dict]) -> set[int]:
+    return {row["id"] for row in rows}
+
+
+def epoch_of(value: Any) -> int:
+    return value if isinstance(value, int) else to_epoch(value)
+
+
+def read_manifest(uri: str) -> list[dict]:
+    path = Path(unquote(urlsplit(uri).path))
+    with gzip.open(path, "rt") as handle:
+        return [json.loads(line) for line in handle]
+
+
+# -- full sync --------------------------------------------------------------------------------
+def test_full_sync_equals_naive_pagers(sandbox: RunningSandbox) -> None:
+    """Small export pages give many page boundaries: repeats must be dropped, nothing lost."""
+    run = run_tap(config_for(sandbox, export_page_size=300, page_size=50))
+    truth = naive(sandbox.url)
+    records = run.records
+    for name, rows in truth.items():
+        assert len(records[name]) == len(ids(records[name])), f"{name}: duplicate ids"
+        assert ids(records[name]) == ids(rows), name
+    tickets = {row["id"]: row for row in records["tickets"]}
+    for row in truth["tickets"]:
+        assert tickets[row["id"]]["generated_timestamp"] == row["generated_timestamp"]
+        assert tickets[row["id"]]["updated_at"] == normalize_utc(row["updated_at"])
+    assert "progress_markers" not in json.dumps(run.final_state)
+    bookmarks = run.final_state["bookmarks"]
+    for name, key in INCREMENTAL_KEYS.items():
+        top = max(epoch_of(row[key]) for row in truth[name])
+        assert epoch_of(bookmarks[name]["replication_key_value"]) == top, name
+
+
+def test_deleted_tickets_are_soft_deleted(sandbox: RunningSandbox) -> None:
+    records = run_tap(config_for(sandbox), streams=["tickets"]).records["tickets"]
+    deleted = [row for row in records if row["status"] == "deleted"]
+    assert deleted, "the tiny world should contain deleted tickets"
+    for row in records:
+        expected = row["updated_at"] if row["status"] == "deleted" else None
+        assert row["_sdc_deleted_at"] == expected
+
+
+def test_missing_credentials_are_all_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ZENDESK_EMAIL")
+    monkeypatch.delenv("ZENDESK_API_TOKEN")
+    with pytest.raises(MissingCredentialsError, match="ZENDESK_EMAIL, ZENDESK_API_TOKEN"):
+        run_tap({"base_url": "http://127.0.0.1:9/zendesk/api/v2"})
+
+
+# -- incremental --------------------------------------------------------------------------------
+def test_incremental_returns_only_new_and_changed_rows(sandbox: RunningSandbox, control) -> None:
+    config = config_for(sandbox)
+    first = run_tap(config)
+    bookmarks = first.final_state["bookmarks"]
+    control.advance(days=2)
+    second = run_tap(config, state=first.final_state).records
+    truth = naive(sandbox.url)
+    new_rows = 0
+    for name, key in INCREMENTAL_KEYS.items():
+        mark = epoch_of(bookmarks[name]["replication_key_value"])
+        newer = {row["id"] for row in truth[name] if epoch_of(row[key]) > mark}
+        at_or_after = {row["id"] for row in truth[name] if epoch_of(row[key]) >= mark}
+        got = ids(second[name])
+        assert newer <= got <= at_or_after, name
+        new_rows += len(newer)
+    assert new_rows > 0, "two simulated days should bring new rows"
+    assert len(second["tickets"]) < len(first.records["tickets"])
+    # Full-table streams are read whole every time.
+    assert ids(second["groups"]) == ids(truth["groups"])
+    assert ids(second["ticket_metrics"]) == ids(truth["ticket_metrics"])
+
+
+def test_interrupted_sync_resumes_without_gaps(sandbox: RunningSandbox) -> None:
+    """Cut the output after a mid-stream STATE (as if the process died there and the loader
+    committed up to it); resuming from that state must cover every remaining row."""
+    config = config_for(sandbox, export_page_size=300)
+    full = run_tap(config)
+    cut = next(
+        index
+        for index, message in enumerate(full.messages)
+        if message["type"] == "STATE"
+        and "ticket_events" in message["value"].get("bookmarks", {})
+        and message["value"]["bookmarks"]["ticket_events"].get("replication_key_value")
+    )
+    committed = Run(full.messages[: cut + 1])
+    resumed = run_tap(config, state=committed.states[-1])
+    for name, rows in full.records.items():
+        covered = ids(committed.records[name]) | ids(resumed.records[name])
+        assert covered == ids(rows), name
+    # Resuming re-reads the tail of ticket_events, not all of it.
+    assert len(resumed.records["ticket_events"]) < len(full.records["ticket_events"])
+    assert committed.records["ticket_events"]
+
+
+# -- rate limits and faults --------------------------------------------------------------------
+def test_rate_limit_retry_after_is_honoured(sandbox: RunningSandbox, control) -> None:
+    truth = naive(sandbox.url)
+    control.rate_limits({"zendesk": [5, 2]})
+    started = time.monotonic()
+    run = run_tap(config_for(sandbox), streams=["tickets", "groups", "ticket_metrics"])
+    elapsed = time.monotonic() - started
+    limited = [entry for entry in control.requests_log() if entry["status"] == 429]
+    assert limited, "the budget of 5 requests per 2 s should have been exceeded"
+    assert elapsed >= 2.0  # at least one full Retry-After wait
+    for name in ("tickets", "groups", "ticket_metrics"):
+        assert ids(run.records[name]) == ids(truth[name]), name
+
+
+def test_faults_give_the_same_records_as_a_clean_run(sandbox: RunningSandbox, control) -> None:
+    config = config_for(sandbox, export_page_size=500)
+    clean = run_tap(config).records
+    control.faults(
+        rate_429=0.05, rate_5xx=0.05, rate_drop=0.05, rate_truncate=0.05,
+        retry_after_seconds=1, seed=11, apis=["zendesk"],
+    )  # fmt: skip
+    faulty = run_tap(config).records
+    counters = control.status()["counters"]
+    assert counters["faults_429"] + counters["faults_5xx"] + counters["faults_drop"] > 0
+    assert counters["faults_truncate"] > 0
+    for name, rows in clean.items():
+        key = lambda row: row["id"]  # noqa: E731
+        assert sorted(faulty[name], key=key) == sorted(rows, key=key), name
+
+
+def test_retry_budget_exhaustion_names_the_endpoint(sandbox: RunningSandbox, control) -> None:
+    control.faults(rate_429=1.0, retry_after_seconds=2, apis=["zendesk"])
+    with pytest.raises(FatalAPIError, match=r"/zendesk/api/v2/groups\.json.*429"):
+        run_tap(config_for(sandbox, max_retry_seconds=3), streams=["groups"])
+
+
+# -- BATCH mode --------------------------------------------------------------------------------
+def test_batch_mode_files_equal_record_mode(sandbox: RunningSandbox, tmp_path: Path) -> None:
+    records = run_tap(config_for(sandbox), streams=["ticket_events"]).records["ticket_events"]
+    config = config_for(sandbox, batch_mode=True, batch_dir=str(tmp_path), batch_size_rows=2000)
+    run = run_tap(config, streams=["ticket_events"])
+    assert not run.records.get("ticket_events"), "BATCH mode must not also send RECORDs"
+    batched: list[dict] = []
+    for message in run.batches:
+        assert message["stream"] == "ticket_events"
+        assert message["encoding"] == {"format": "jsonl", "compression": "gzip"}
+        for uri in message["manifest"]:
+            assert uri.startswith("file://")
+            batched.extend(read_manifest(uri))
+    assert len(run.batches) == -(-len(records) // 2000)
+    assert batched == records
+    # STATE follows every BATCH, bookmarking exactly the rows announced so far.
+    seen = 0
+    for index, message in enumerate(run.messages):
+        if message["type"] == "BATCH":
+            seen += sum(len(read_manifest(uri)) for uri in message["manifest"])
+            state = run.messages[index + 1]
+            assert state["type"] == "STATE"
+            mark = state["value"]["bookmarks"]["ticket_events"]["replication_key_value"]
+            assert mark == batched[seen - 1]["timestamp"]
+
+
+def test_comment_bodies_hashed_when_asked(
+    sandbox: RunningSandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = config_for(sandbox, batch_mode=True, batch_dir=str(tmp_path), hash_comment_bodies=True)
+    monkeypatch.delenv("CX360_PII_SALT", raising=False)
+    with pytest.raises(MissingCredentialsError, match="CX360_PII_SALT"):
+        run_tap(config, streams=["ticket_events"])
+    monkeypatch.setenv("CX360_PII_SALT", "test-salt")
+    run = run_tap(config, streams=["ticket_events"])
+    rows = [
+        row for message in run.batches for uri in message["manifest"] for row in read_manifest(uri)
+    ]
+    comments = [
+        child for row in rows for child in row["child_events"] if child["event_type"] == "Comment"
+    ]
+    assert comments
+    assert all(child["body"].startswith("sha256:") for child in comments)
+    assert "Please help" not in json.dumps(rows)
+    # Same text, same hash: the bodies stay groupable without being readable.
+    assert len({child["body"] for child in comments}) < len(comments)
+
+
+# -- paging edge cases ---------------------------------------------------------------------------
+def _response(payload: dict) -> requests.Response:
+    response = requests.Response()
+    response.status_code = 200
+    response._content = json.dumps(payload).encode()
+    return response
+
+
+def test_empty_export_pages_do_not_end_the_stream() -> None:
+    paginator = CursorExportPaginator()
+    empty = _response({"tickets": [], "after_cursor": "abc", "end_of_stream": False})
+    assert paginator.continue_if_empty(empty)
+    paginator.advance(empty)
+    assert not paginator.finished and paginator.current_value == "abc"
+    last = _response({"tickets": [], "after_cursor": "abd", "end_of_stream": True})
+    assert not paginator.continue_if_empty(last)
+    paginator.advance(last)
+    assert paginator.finished
+
+    time_paginator = TimeExportPaginator()
+    next_page = "http://x/api/v2/incremental/ticket_events.json?start_time=5&include=comment_events"
+    page = _response({"ticket_events": [], "end_of_stream": False, "next_page": next_page})
+    assert time_paginator.continue_if_empty(page)
+    time_paginator.advance(page)
+    assert time_paginator.current_value == {"start_time": "5", "include": "comment_events"}
