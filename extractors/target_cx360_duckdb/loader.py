@@ -415,8 +415,8 @@ class DuckDBLoader:
         if self._closed:
             return
         try:
-            if self._failed is None:
-                self._flush_sync()
+            self._check_open()  # a failed background flush must not look like success
+            self._flush_sync()
         finally:
             self._release()
 
@@ -675,7 +675,8 @@ class DuckDBLoader:
             raise
         for sj, c, secs in results:
             stats = sj.stream.stats
-            stats.records += c.batch_rows
+            if c.batch_rows:  # only sync (BATCH) flushes; the main thread counts RECORDs
+                stats.records += c.batch_rows
             stats.inserted += c.inserted
             stats.updated += c.updated
             stats.deleted += c.deleted
