@@ -423,3 +423,29 @@ def test_schemas_come_from_describe_and_follow_drift(sandbox: RunningSandbox) ->
         "type": ["number", "null"]
     }
     assert {r["Health_Score__c"] for r in run.records["accounts"]} == {0.75}
+
+
+def test_query_start_applies_lookback_and_start_date(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in CREDENTIAL_VARS:  # no network: bundled schemas, no token
+        monkeypatch.delenv(name, raising=False)
+    state = {
+        "bookmarks": {
+            name: {"replication_key": "SystemModstamp", "replication_key_value": value}
+            for name, value in (
+                ("contacts", "2026-10-31T17:28:08.500000Z"),
+                ("accounts", "2023-03-01T00:02:00.000000Z"),
+            )
+        }
+    }
+    config = {"start_date": "2023-03-01T00:00:00Z", "lookback_seconds": 300}
+    streams = TapSalesforce(config=config, state=state).streams
+    start = {name: soql_datetime(streams[name].query_start(None)) for name in streams}
+    assert start["contacts"] == "2026-10-31T17:23:08Z"  # bookmark - 300 s, floored
+    assert start["accounts"] == "2023-03-01T00:00:00Z"  # never before start_date
+    assert start["opportunities"] == "2023-03-01T00:00:00Z"  # first sync: start_date
+    assert start["users"] == "1970-01-01T00:00:00Z"  # reference table: full history
+    soql = streams["contacts"].build_soql(streams["contacts"].query_start(None))
+    assert soql.endswith(
+        "FROM Contact WHERE SystemModstamp >= 2026-10-31T17:23:08Z ORDER BY SystemModstamp ASC"
+    )
+    assert soql.startswith("SELECT Id, AccountId,") and "_sdc_deleted_at" not in soql
