@@ -9,64 +9,47 @@ Zendesk serves three paging styles, each a paginator here:
   (`start_time=<end_time>`) until `end_of_stream`; items at a page boundary repeat;
 * cursor-paginated lists (`page[size]`, `page[after]`, `meta.has_more`).
 
-Why the retry loop is custom: singer-sdk's backoff ignores `Retry-After` and bounds tries,
-not time. Zendesk answers 429 with `Retry-After` (edge protection may answer 429 with an
-HTML body and no header), and real incremental exports allow 10 requests/minute, so waits
-are honoured and bounded by a total `max_retry_seconds` budget instead.
+Retries come from the shared kit (`cx360_singer.CX360RESTStream`): 429 with `Retry-After`
+honoured (edge protection may answer 429 with an HTML body and no header: exponential
+backoff then), 5xx, dropped connections and truncated bodies retried, all within a total
+`max_retry_seconds` budget (default 300 s, above the 60 s window of Zendesk's
+10-requests-per-minute limit on incremental exports).
 """
 
 from __future__ import annotations
 
-import random
-import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from functools import cached_property
-from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
+from cx360_singer import (
+    CX360RESTStream,
+    normalize_utc,
+    require_env,
+    response_json,
+    to_epoch,
+)
+from cx360_singer.rest import error_message
 from requests.auth import HTTPBasicAuth
-from singer_sdk import RESTStream, SchemaDirectory, StreamSchema
+from singer_sdk import SchemaDirectory, StreamSchema
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.types import Context, Record
 from singer_sdk.pagination import BaseAPIPaginator
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 
-from tap_zendesk._kit import (
-    endpoint,
-    normalize_utc,
-    parse_retry_after,
-    redact,
-    require_env,
-    to_epoch,
-)
-
 CREDENTIAL_ENV = ("ZENDESK_EMAIL", "ZENDESK_API_TOKEN")
 SCHEMAS_DIR = Path(__file__).parent / "schemas"
-DEFAULT_MAX_RETRY_SECONDS = 300
 EXPORT_MAX_PAGE_SIZE = 1000
 LIST_MAX_PAGE_SIZE = 100
 
-_RETRIABLE_EXCEPTIONS: tuple[type[BaseException], ...] = (
-    ConnectionResetError,
-    RetriableAPIError,
-    requests.exceptions.Timeout,
-    requests.exceptions.ConnectionError,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.ContentDecodingError,
-)
-_PAYLOAD_ATTR = "_tap_zendesk_payload"
-
 
 def payload_of(response: requests.Response) -> dict[str, Any]:
-    """The response's JSON object, parsed once (validate_response caches it)."""
-    cached = getattr(response, _PAYLOAD_ATTR, None)
-    if cached is None:
-        cached = response.json()
-        setattr(response, _PAYLOAD_ATTR, cached)
-    return cached
+    """The response's JSON object, parsed once (the kit caches it)."""
+    payload = response_json(response)
+    return payload if isinstance(payload, dict) else {}
 
 
 def credentials() -> tuple[str, str]:
@@ -129,7 +112,7 @@ class CursorListPaginator(BaseAPIPaginator[str | None]):
 # -- base stream -----------------------------------------------------------------------------
 
 
-class ZendeskStream(RESTStream[Any]):
+class ZendeskStream(CX360RESTStream):
     """Shared behaviour of every Zendesk stream.
 
     Subclasses set `resource_key` (the JSON key holding the page's items; defaults to the
@@ -138,6 +121,7 @@ class ZendeskStream(RESTStream[Any]):
     """
 
     schema = StreamSchema(SchemaDirectory(SCHEMAS_DIR))  # schemas/<stream name>.json
+    auth_error_hint = "check ZENDESK_EMAIL and ZENDESK_API_TOKEN (and API token access)"
     resource_key: str | None = None
     applies_start_date: bool = True
     """Dimension streams (users, organizations) ignore `start_date` on a first sync:
@@ -168,10 +152,6 @@ class ZendeskStream(RESTStream[Any]):
         return {"Accept": "application/json"}
 
     @property
-    def timeout(self) -> int:
-        return 120
-
-    @property
     def page_size(self) -> int:
         """Items per request (each paging style overrides)."""
         return LIST_MAX_PAGE_SIZE
@@ -182,100 +162,17 @@ class ZendeskStream(RESTStream[Any]):
         so an interrupted sync resumes re-reading at most about one page."""
         return self.page_size
 
-    # -- retries ----------------------------------------------------------------------
-    @property
-    def max_retry_seconds(self) -> float:
-        return float(self.config.get("max_retry_seconds", DEFAULT_MAX_RETRY_SECONDS))
-
-    def retry_wait(self, error: BaseException, attempt: int) -> float:
-        """Seconds to wait before retry `attempt` (1-based).
-
-        `Retry-After` wins when present (plus a little jitter so parallel clients do not
-        return in lockstep); otherwise exponential backoff from 0.5 s with jitter, capped
-        at 60 s.
-        """
-        response = getattr(error, "response", None)
-        if isinstance(response, requests.Response):
-            retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            if retry_after is not None:
-                return retry_after + random.uniform(0, 0.25)
-        return min(60.0, 0.5 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.0)
-
-    def request_decorator(self, func: Callable[..., Any]) -> Callable[..., Any]:
-        """Retry transient failures within a total wait budget (`max_retry_seconds`)."""
-
-        def call(prepared_request: requests.PreparedRequest, context: Context | None) -> Any:
-            waited, attempt = 0.0, 0
-            while True:
-                attempt += 1
-                try:
-                    return func(prepared_request, context)
-                except _RETRIABLE_EXCEPTIONS as error:
-                    wait = self.retry_wait(error, attempt)
-                    if waited + wait > self.max_retry_seconds:
-                        raise FatalAPIError(
-                            f"Zendesk {self._endpoint(prepared_request)}: giving up after "
-                            f"{attempt} attempt(s) and {waited:.0f}s of waiting "
-                            f"(max_retry_seconds={self.max_retry_seconds:g}, next wait "
-                            f"{wait:.0f}s); last error: {self._describe(error)}"
-                        ) from error
-                    self.logger.warning(
-                        "Zendesk %s: %s; retry %d in %.1fs",
-                        self._endpoint(prepared_request),
-                        self._describe(error),
-                        attempt,
-                        wait,
-                    )
-                    time.sleep(wait)
-                    waited += wait
-
-        return call
-
-    @staticmethod
-    def _endpoint(request: requests.PreparedRequest | requests.Response) -> str:
-        return endpoint(request.url)
-
-    @staticmethod
-    def _describe(error: BaseException) -> str:
-        if isinstance(error, RetriableAPIError):
-            return redact(str(error))
-        return redact(f"{type(error).__name__}: {error}")
-
+    # -- responses --------------------------------------------------------------------
     def validate_response(self, response: requests.Response) -> None:
-        """429/5xx and unparsable bodies (truncated transfers) are retriable; other 4xx are
-        fatal with the endpoint and status named."""
-        status = response.status_code
-        if status == HTTPStatus.TOO_MANY_REQUESTS or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
-            raise RetriableAPIError(self.response_error_message(response), response)
-        if status == HTTPStatus.UNAUTHORIZED:
-            raise FatalAPIError(
-                f"Zendesk {self._endpoint(response)}: 401 Unauthorized; check "
-                "ZENDESK_EMAIL and ZENDESK_API_TOKEN (and the account's API token access)"
-            )
-        if status >= HTTPStatus.BAD_REQUEST:
-            raise FatalAPIError(self.response_error_message(response))
+        """The kit's checks, plus: a 2xx body must be a JSON object whatever its
+        Content-Type (a proxy's HTML page served as 200 is retried, not parsed)."""
+        super().validate_response(response)
         try:
-            payload = response.json()
+            payload = response_json(response)
         except ValueError:
-            raise RetriableAPIError(
-                f"Zendesk {self._endpoint(response)}: {status} with an invalid or truncated "
-                f"JSON body ({len(response.content)} bytes)",
-                response,
-            ) from None
+            raise RetriableAPIError(f"{error_message(response)} (not JSON)", response) from None
         if not isinstance(payload, dict):
-            raise RetriableAPIError(
-                f"Zendesk {self._endpoint(response)}: expected a JSON object, got "
-                f"{type(payload).__name__}",
-                response,
-            )
-        setattr(response, _PAYLOAD_ATTR, payload)
-
-    def response_error_message(self, response: requests.Response) -> str:
-        """Endpoint path (never the query or headers), status and a short body excerpt."""
-        excerpt = redact(response.text[:300].replace("\n", " ")) if response.content else ""
-        return f"Zendesk {self._endpoint(response)}: {response.status_code} {response.reason}" + (
-            f": {excerpt}" if excerpt else ""
-        )
+            raise RetriableAPIError(f"{error_message(response)} (not a JSON object)", response)
 
     # -- records ----------------------------------------------------------------------
     def parse_response(self, response: requests.Response) -> Iterable[dict]:

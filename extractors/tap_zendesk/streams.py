@@ -23,12 +23,12 @@ from tempfile import gettempdir
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from cx360_singer import GzipJsonlBatchWriter, hash_fields, pii_salt
 from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig, StorageTarget
 from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.helpers._typing import conform_record_data_types
 from singer_sdk.helpers.types import Context, Record
 
-from tap_zendesk._kit import GzipJsonlBatchWriter, hash_pii, pii_salt
 from tap_zendesk.client import (
     CursorExportStream,
     CursorListStream,
@@ -37,7 +37,11 @@ from tap_zendesk.client import (
 )
 
 DEFAULT_BATCH_SIZE_ROWS = 10_000
-COMMENT_BODY_FIELDS = ("body", "html_body", "plain_body")
+COMMENT_BODY_FIELDS = (
+    "child_events.body",
+    "child_events.html_body",
+    "child_events.plain_body",
+)
 
 
 class TicketsStream(CursorExportStream):
@@ -164,12 +168,8 @@ class TicketEventsStream(TimeExportStream):
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:
         row = super().post_process(row, context) or row
         if self.config.get("hash_comment_bodies"):
-            salt = self._salt
-            for child in row.get("child_events") or []:
-                if isinstance(child, dict) and child.get("event_type") == "Comment":
-                    for field in COMMENT_BODY_FIELDS:
-                        if child.get(field) is not None:
-                            child[field] = hash_pii(child[field], salt)
+            # Exact text (normalize=False): identical bodies still hash alike.
+            row = hash_fields(row, COMMENT_BODY_FIELDS, self._salt, normalize=False)
         return row
 
     @property

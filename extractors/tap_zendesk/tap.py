@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from cx360_singer import DEFAULT_MAX_RETRY_SECONDS, pii_salt
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 
-from tap_zendesk._kit import pii_salt
-from tap_zendesk.client import CREDENTIAL_ENV, DEFAULT_MAX_RETRY_SECONDS, credentials
+from tap_zendesk.client import CREDENTIAL_ENV, credentials
 from tap_zendesk.streams import DEFAULT_BATCH_SIZE_ROWS, STREAM_TYPES
 
 
