@@ -129,7 +129,7 @@ def publish(
         raise SnapshotError(f"snapshot {building} left a WAL behind; not published")
     _fsync(building)
     target = snapshot_path(bi_dir)
-    os.replace(building, target)
+    building.replace(target)
     _fsync(bi_dir)
     info = SnapshotInfo(version, created_at, target, tables, None)
     if parquet_version is not None:
@@ -169,7 +169,7 @@ def _write_parquet(con, bi_dir: Path, version: str, named, tables, created_at) -
         json.dumps({"version": version, "created_at": created_at, "tables": tables}, indent=2)
     )
     final = root / version
-    os.replace(building, final)
+    building.replace(final)
     return final
 
 
@@ -179,11 +179,11 @@ def _swap_current(root: Path, version: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()
     tmp.symlink_to(version, target_is_directory=True)
-    os.replace(tmp, link)
+    tmp.replace(link)
 
 
 def _prune(root: Path, keep: int) -> None:
-    current = os.readlink(root / CURRENT) if (root / CURRENT).is_symlink() else None
+    current = str((root / CURRENT).readlink()) if (root / CURRENT).is_symlink() else None
     versions = sorted(
         p.name for p in root.iterdir() if p.is_dir() and not p.is_symlink() and p.name[0].isdigit()
     )
