@@ -243,7 +243,7 @@ def test_wrong_credentials_are_401_in_each_vendor_shape(sandbox: RunningSandbox)
     base = sandbox.url
     creds = sandbox_credentials()
     bad_token = requests.get(
-        f"{base}/salesforce/services/data/v61.0/query", params={"q": "SELECT Id FROM Account"},
+        f"{base}/salesforce-na1/services/data/v61.0/query", params={"q": "SELECT Id FROM Account"},
         headers={"Authorization": "Bearer nope"}, timeout=10,
     )  # fmt: skip
     assert bad_token.status_code == 401 and bad_token.json()[0]["errorCode"] == "INVALID_SESSION_ID"

@@ -348,7 +348,14 @@ def _too_many(api: str, wait: float) -> Response:
         headers.update({"X-Rate-Limit": "700", "X-Rate-Limit-Remaining": "0"})
         return Response.json({"error": "APIRateLimitExceeded"}, 429, headers)
     if api == "salesforce":
-        body = [{"message": "Too many requests", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
+        # Salesforce's transient limit is the concurrent long-request one; its daily quota
+        # (403, same errorCode) is fatal, so the message is what tells them apart.
+        body = [
+            {
+                "message": "ConcurrentPerOrgLongTxn Limit exceeded.",
+                "errorCode": "REQUEST_LIMIT_EXCEEDED",
+            }
+        ]
         return Response.json(body, 429, headers)
     return Response.json({"error": "Too Many Requests"}, 429, headers)
 

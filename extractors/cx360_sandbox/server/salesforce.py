@@ -19,6 +19,11 @@ from .core import ApiError, Request, Response, SandboxServer
 
 API_VERSION = "v61.0"
 PREFIX = "/salesforce"
+"""The login host: OAuth token endpoint only."""
+INSTANCE_PREFIX = "/salesforce-na1"
+"""The org's instance, named by the token response's `instance_url`; the data API lives here,
+so a client that sends data calls to the login URL fails as it would against Salesforce."""
+MAX_OPEN_LOCATORS = 10  # Salesforce keeps ten query cursors per user, releasing the oldest
 DAY = 86_400
 HARD_DELETE_AFTER = 15 * DAY
 DEFAULT_BATCH = 2000
@@ -79,7 +84,7 @@ def token(request: Request) -> Response:
     return Response.json(
         {
             "access_token": access,
-            "instance_url": server.base_url + PREFIX,
+            "instance_url": server.base_url + INSTANCE_PREFIX,
             "id": "https://login.salesforce.com/id/00Dsandbox000001/005sandbox000001",
             "token_type": "Bearer",
             "issued_at": issued,
@@ -114,13 +119,16 @@ def _limit_headers(server: SandboxServer) -> dict[str, str]:
 
 # -- SOQL --------------------------------------------------------------------------------
 
+_ORDER_ITEM = r"\w+(?:\s+(?:ASC|DESC))?(?:\s+NULLS\s+(?:FIRST|LAST))?"
 _SOQL = re.compile(
     r"\s*SELECT\s+(?P<fields>.+?)\s+FROM\s+(?P<object>\w+)"
     r"(?:\s+WHERE\s+(?P<where>.+?))?"
-    r"(?:\s+ORDER\s+BY\s+(?P<order>\w+)(?:\s+(?P<direction>ASC|DESC))?)?"
+    rf"(?:\s+ORDER\s+BY\s+(?P<order>{_ORDER_ITEM}(?:\s*,\s*{_ORDER_ITEM})*))?"
     r"(?:\s+LIMIT\s+(?P<limit>\d+))?\s*\Z",
     re.IGNORECASE | re.DOTALL,
 )
+# AND outside string literals: an even number of quotes must follow the keyword.
+_AND_OUTSIDE_QUOTES = re.compile(r"\s+AND\s+(?=(?:[^']*'[^']*')*[^']*\Z)", re.IGNORECASE)
 _CONDITION = re.compile(
     r"\s*(?P<field>\w+)\s*(?P<op>>=|<=|!=|=|>|<)\s*(?P<value>'(?:[^'\\]|\\.)*'|[^\s]+)\s*\Z"
 )
@@ -176,7 +184,7 @@ def _parse(server: SandboxServer, soql: str) -> dict[str, Any]:
         selected.append(by_lower[name.lower()])
     conditions: list[tuple[str, str, Any]] = []
     if match["where"]:
-        for clause in re.split(r"\s+AND\s+", match["where"], flags=re.IGNORECASE):
+        for clause in _AND_OUTSIDE_QUOTES.split(match["where"]):
             condition = _CONDITION.match(clause)
             if condition is None:
                 raise _error(400, "MALFORMED_QUERY", f"unexpected token: {clause.strip()!r}")
@@ -187,13 +195,17 @@ def _parse(server: SandboxServer, soql: str) -> dict[str, Any]:
                 )
             real = by_lower[name.lower()]
             conditions.append((real, condition["op"], _literal(condition["value"], columns[real])))
-    order = None
-    if match["order"]:
-        if match["order"].lower() not in by_lower:
+    order: list[str] = []
+    for item in (match["order"] or "").split(","):
+        words = item.split()
+        if not words:
+            continue
+        if words[0].lower() not in by_lower:
             raise _error(
-                400, "INVALID_FIELD", f"No such column '{match['order']}' on entity '{sobject}'."
+                400, "INVALID_FIELD", f"No such column '{words[0]}' on entity '{sobject}'."
             )
-        order = (by_lower[match["order"].lower()], (match["direction"] or "ASC").upper())
+        rest = " ".join(w.upper() for w in words[1:])
+        order.append(f'"{by_lower[words[0].lower()]}" {rest}'.strip())
     return {
         "object": sobject,
         "table": table,
@@ -238,10 +250,8 @@ def _run(server: SandboxServer, parsed: dict[str, Any], include_deleted: bool) -
     sql = f"SELECT {', '.join(chr(34) + f + chr(34) for f in parsed['fields'])} FROM {current}"
     if where:
         sql += " WHERE " + " AND ".join(f"({w})" for w in where)
-    if parsed["order"]:
-        sql += f' ORDER BY "{parsed["order"][0]}" {parsed["order"][1]}, Id'
-    else:
-        sql += " ORDER BY Id"
+    # Salesforce leaves tie order unspecified; the sandbox breaks ties by Id, deterministically.
+    sql += " ORDER BY " + ", ".join([*parsed["order"], "Id"])
     if parsed["limit"] is not None:
         sql += f" LIMIT {parsed['limit']}"
     rows = server.cursor().execute(sql, params).fetchall()
@@ -295,7 +305,13 @@ def _query(request: Request, include_deleted: bool) -> Response:
     sf = server.state["salesforce"]
     with server.lock:
         locator = f"01gSB{next(sf['locator_counter']):010d}"
-        sf["locators"][locator] = {"records": records, "size": size, "touched": time.monotonic()}
+        locators = sf["locators"]
+        now = time.monotonic()
+        for stale in [k for k, v in locators.items() if now - v["touched"] > sf["locator_ttl"]]:
+            del locators[stale]
+        while len(locators) >= MAX_OPEN_LOCATORS:
+            del locators[next(iter(locators))]  # the oldest cursor is released
+        locators[locator] = {"records": records, "size": size, "touched": now}
     return _page(server, locator, records, 0, size)
 
 
@@ -321,6 +337,9 @@ def query_more(request: Request) -> Response:
     return _page(server, locator, entry["records"], start, entry["size"])
 
 
+_NOT_NILLABLE = {"Id", "IsDeleted", "CreatedDate", "LastModifiedDate", "SystemModstamp", "Name"}
+
+
 def describe(request: Request) -> Response:
     _authorise(request)
     sobject = request.match["object"]
@@ -336,11 +355,13 @@ def describe(request: Request) -> Response:
             sf_type = "reference"
         elif name in CURRENCY_FIELDS:
             sf_type = "currency"
+        elif name == "Probability":
+            sf_type = "percent"
         fields.append(
             {
                 "name": name,
                 "type": sf_type,
-                "nillable": name not in ("Id", "IsDeleted", "CreatedDate", "SystemModstamp"),
+                "nillable": name not in _NOT_NILLABLE,
                 "custom": name.endswith("__c"),
                 "calculated": False,
                 "label": name.replace("__c", "").replace("_", " "),
@@ -399,9 +420,9 @@ def register(server: SandboxServer) -> None:
         "api_usage": 0,
         "daily_limit": 15_000_000,
     }
-    data = PREFIX + r"/services/data/" + API_VERSION.replace(".", r"\.")
+    data = INSTANCE_PREFIX + r"/services/data/" + API_VERSION.replace(".", r"\.")
     server.route("POST", PREFIX + r"/services/oauth2/token", token, "salesforce")
-    server.route("GET", PREFIX + r"/services/data/?", versions, "salesforce")
+    server.route("GET", INSTANCE_PREFIX + r"/services/data/?", versions, "salesforce")
     server.route("GET", data + r"/query/?", query, "salesforce")
     server.route("GET", data + r"/queryAll/?", query_all, "salesforce")
     server.route(
