@@ -1,0 +1,1 @@
+"""tap-delighted: Delighted survey responses and people for cx360."""

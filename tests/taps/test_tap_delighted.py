@@ -1,0 +1,233 @@
+"""tap-delighted against the sandbox: the singer-sdk suite plus incremental/paging behaviour."""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import io
+import json
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from cx360_sandbox import tour
+from cx360_sandbox.server.core import RunningSandbox
+from cx360_sandbox.server.credentials import sandbox_credentials
+from cx360_sandbox.store import generate_world
+from singer_sdk.testing import SuiteConfig, get_tap_test_class
+from tap_delighted.streams import UpdatedSincePaginator
+from tap_delighted.tap import TapDelighted
+
+API = "/delighted/v1"
+FAST = {"max_retry_seconds": 60}
+
+# The singer-sdk suite is built at collection time and needs a live URL then: one module-level
+# sandbox over its own `tiny` world (the `sandbox` fixture is per test, too late for it).
+_SUITE_SANDBOX = RunningSandbox(
+    generate_world("tiny", 42, root=Path(tempfile.mkdtemp(prefix="cx360-dl-suite-")))
+).__enter__()
+atexit.register(_SUITE_SANDBOX.__exit__)
+
+_BaseSuite = get_tap_test_class(
+    TapDelighted,
+    config={"base_url": _SUITE_SANDBOX.url + API, **FAST},
+    suite_config=SuiteConfig(max_records_limit=120),
+)
+
+
+class TestTapDelightedSuite(_BaseSuite):  # type: ignore[misc, valid-type]
+    """singer-sdk's built-in tap, stream and attribute tests (RECORD mode)."""
+
+    @pytest.fixture(scope="class", autouse=True)
+    @classmethod
+    def _credentials(cls) -> Iterator[None]:
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in sandbox_credentials().items():
+                patch.setenv(name, value)
+            yield
+
+
+# -- helpers ---------------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in sandbox_credentials().items():
+        monkeypatch.setenv(name, value)
+
+
+def run_tap(
+    config: dict[str, Any], state: dict | None = None, only: str | None = None
+) -> tuple[dict, dict]:
+    """Sync in-process (all streams, or `only` one); return (records by stream, final state)."""
+    tap = TapDelighted(config=config, state=state or {})
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        if only:
+            tap.streams[only].sync()
+        else:
+            tap.sync_all()
+    records: dict[str, list[dict]] = defaultdict(list)
+    final_state: dict = {}
+    for line in out.getvalue().splitlines():
+        message = json.loads(line)
+        if message["type"] == "RECORD":
+            records[message["stream"]].append(message["record"])
+        elif message["type"] == "STATE":
+            final_state = message["value"]
+    return records, final_state
+
+
+def config_for(sandbox: RunningSandbox, **extra: Any) -> dict[str, Any]:
+    return {"base_url": sandbox.url + API, **FAST, **extra}
+
+
+def versions(rows: list[dict]) -> dict[str, int]:
+    """id → updated_at (unix) from naive-pager rows."""
+    return {r["id"]: r["updated_at"] for r in rows}
+
+
+def epoch(iso: str) -> int:
+    from datetime import datetime
+
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp())
+
+
+# -- behaviour -------------------------------------------------------------------------------
+def test_full_sync_matches_naive_pagers(sandbox: RunningSandbox) -> None:
+    records, state = run_tap(config_for(sandbox))
+    truth = tour.delighted_responses(sandbox.url)
+    people = tour.delighted_people(sandbox.url)
+    responses = records["survey_responses"]
+    assert len(responses) == len(truth)
+    assert {r["id"]: epoch(r["updated_at"]) for r in responses} == versions(truth)
+    assert len(records["people"]) == len(people)
+    assert {p["id"] for p in records["people"]} == {p["id"] for p in people}
+    first = responses[0]
+    assert isinstance(first["person"], dict) and "email" in first["person"]
+    assert first["created_at"].endswith("Z") and first["updated_at"].endswith("Z")
+    assert isinstance(first["person_properties"], dict)
+    assert isinstance(first["tags"], list) and isinstance(first["notes"], list)
+    assert [r["updated_at"] for r in responses] == sorted(r["updated_at"] for r in responses)
+    bookmark = state["bookmarks"]["survey_responses"]
+    assert bookmark["replication_key_value"] == max(r["updated_at"] for r in responses)
+    assert "progress_markers" not in json.dumps(state)
+
+
+def test_incremental_reads_exactly_new_and_changed(sandbox: RunningSandbox, control) -> None:
+    # `tiny` has no Delighted activity in early November; from the 17th, two days bring a
+    # new response and an edit (tag + note) of one created on the 16th.
+    control.advance(days=16)
+    _, state = run_tap(config_for(sandbox))
+    before = versions(tour.delighted_responses(sandbox.url))
+    mark = state["bookmarks"]["survey_responses"]["replication_key_value"]
+    control.advance(days=2)
+    after = versions(tour.delighted_responses(sandbox.url))
+    changed = {i for i, u in after.items() if before.get(i) != u}
+    assert changed - before.keys(), "two more days should bring a new response"
+    assert changed & before.keys(), "... and an edit of an already loaded one"
+    second, _ = run_tap(config_for(sandbox), state)
+    got = {r["id"] for r in second["survey_responses"]}
+    at_bookmark = {i for i, u in before.items() if u == epoch(mark)}  # inclusive cursor
+    assert changed <= got
+    assert got - changed == at_bookmark - changed  # only the bookmark's own second again
+    assert all(epoch(r["updated_at"]) == after[r["id"]] for r in second["survey_responses"])
+
+
+EDITED_LATER = "9000000041"  # in `tiny`: created Nov 14, edited Nov 23 (another edit Nov 18)
+RECENT = "2026-11-10T00:00:00Z"  # page one row at a time, but only over recent activity
+
+
+def test_keyset_paging_survives_changes_mid_sync(
+    sandbox: RunningSandbox, control, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Edits land while the tap pages (right after it read EDITED_LATER); nothing is lost."""
+    control.advance(days=16)
+    original = UpdatedSincePaginator.get_next
+    moved: list[bool] = []
+
+    def get_next(self: UpdatedSincePaginator, response: requests.Response) -> Any:
+        if not moved and response.json()[-1]["id"] == EDITED_LATER:
+            moved.append(True)
+            control.advance(days=7)
+        return original(self, response)
+
+    monkeypatch.setattr(UpdatedSincePaginator, "get_next", get_next)
+    records, _ = run_tap(
+        config_for(sandbox, page_size=1, start_date=RECENT), only="survey_responses"
+    )
+    final = versions(tour.delighted_responses(sandbox.url, updated_since=epoch(RECENT)))
+    last_seen = {row["id"]: epoch(row["updated_at"]) for row in records["survey_responses"]}
+    assert moved and last_seen == final
+
+
+def test_page_number_paging_would_lose_a_row(sandbox: RunningSandbox, control) -> None:
+    """Why keyset paging: the same scenario with `page=N` skips the row that shifts."""
+    control.advance(days=16)
+    auth = (sandbox_credentials()["DELIGHTED_API_KEY"], "")
+    url = f"{sandbox.url}{API}/survey_responses.json"
+    seen: dict[str, int] = {}
+    page, moved = 1, False
+    while True:
+        params = {
+            "per_page": 1, "page": page, "order": "asc:updated_at",
+            "updated_since": epoch(RECENT),
+        }  # fmt: skip
+        rows = requests.get(url, params=params, auth=auth, timeout=30).json()
+        if not rows:
+            break
+        seen.update((r["id"], r["updated_at"]) for r in rows)
+        if not moved and rows[-1]["id"] == EDITED_LATER:
+            moved = True
+            control.advance(days=7)
+        page += 1
+    final = versions(tour.delighted_responses(sandbox.url, updated_since=epoch(RECENT)))
+    assert moved and seen != final
+
+
+def _page(rows: list[dict]) -> requests.Response:
+    response = requests.Response()
+    response._content = json.dumps(rows).encode()
+    response.status_code = 200
+    return response
+
+
+def test_paginator_steps_pages_only_within_one_second() -> None:
+    paginator = UpdatedSincePaginator(since=100, page_size=2)
+    assert paginator.current_value == (100, 1)
+    paginator.advance(_page([{"updated_at": 100}, {"updated_at": 100}]))
+    assert paginator.current_value == (100, 2)  # a full page of one second: step the page
+    paginator.advance(_page([{"updated_at": 100}, {"updated_at": 105}]))
+    assert paginator.current_value == (105, 1)  # re-anchor on the value, not the position
+    paginator.advance(_page([{"updated_at": 107}]))
+    assert paginator.finished  # a short page: everything since the cursor was read
+
+
+def test_faults_give_identical_records(sandbox: RunningSandbox, control) -> None:
+    clean, _ = run_tap(config_for(sandbox, page_size=25))
+    control.faults(
+        rate_429=0.05, rate_5xx=0.05, rate_drop=0.05, rate_truncate=0.05, seed=11,
+        apis=["delighted"],
+    )  # fmt: skip
+    faulty, _ = run_tap(config_for(sandbox, page_size=25))
+    counters = control.status()["counters"]
+    assert counters["faults_truncate"] > 0
+    assert counters["faults_429"] + counters["faults_5xx"] + counters["faults_drop"] > 0
+
+    def canon(records: dict) -> dict[str, list[str]]:
+        return {
+            stream: sorted(json.dumps(r, sort_keys=True) for r in rows)
+            for stream, rows in records.items()
+        }
+
+    assert canon(faulty) == canon(clean)
+
+
+def test_missing_key_is_a_clear_error(
+    sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DELIGHTED_API_KEY")
+    with pytest.raises(Exception, match="DELIGHTED_API_KEY"):
+        run_tap(config_for(sandbox))
