@@ -168,7 +168,7 @@ class TicketEventsStream(TimeExportStream):
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:
         row = super().post_process(row, context) or row
         if self.config.get("hash_comment_bodies"):
-            # Exact text (normalize=False): identical bodies still hash alike.
+            # Exact text (normalize=False): bodies are not identifiers to casefold.
             row = hash_fields(row, COMMENT_BODY_FIELDS, self._salt, normalize=False)
         return row
 

@@ -47,6 +47,12 @@ class TapZendesk(Tap):
             description="Total seconds a request may spend waiting between retries.",
         ),
         th.Property(
+            "request_timeout",
+            th.IntegerType,
+            default=120,
+            description="Seconds one request may take before it is retried.",
+        ),
+        th.Property(
             "page_size",
             th.IntegerType,
             default=100,

@@ -340,3 +340,18 @@ def test_empty_export_pages_do_not_end_the_stream() -> None:
     assert time_paginator.continue_if_empty(page)
     time_paginator.advance(page)
     assert time_paginator.current_value == {"start_time": "5", "include": "comment_events"}
+
+
+def test_soft_delete_mapping_of_users_organizations_groups() -> None:
+    """The sandbox never deletes these, so check the mapping on hand-made rows."""
+    tap = TapZendesk(config={"base_url": "http://127.0.0.1:9/zendesk/api/v2"})
+    gone = "2026-10-01T10:00:00Z"
+    cases = {
+        "users": ({"id": 1, "active": False, "updated_at": gone}, {"id": 2, "active": True}),
+        "organizations": ({"id": 1, "deleted_at": gone}, {"id": 2, "deleted_at": None}),
+        "groups": ({"id": 1, "deleted": True, "updated_at": gone}, {"id": 2, "deleted": False}),
+    }
+    for name, (deleted, alive) in cases.items():
+        stream = tap.streams[name]
+        assert stream.post_process(dict(deleted))["_sdc_deleted_at"] == normalize_utc(gone), name
+        assert stream.post_process(dict(alive))["_sdc_deleted_at"] is None, name
