@@ -8,11 +8,14 @@ visible to the API. The server shows, per key, the latest version with `_valid_f
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import duckdb
+import msgspec
 import pandas as pd
+
+_ENCODER = msgspec.json.Encoder(order="sorted")
+_encode_json = _ENCODER.encode
 
 # Column kinds: ts (epoch seconds → TIMESTAMP), date (epoch seconds → DATE), int, float,
 # str, bool, json (Python object → JSON text).
@@ -63,26 +66,33 @@ class TableBuffer:
         self.chunk_rows = chunk_rows
         self.rows_written = 0
         self._buffer: dict[str, list[Any]] = {column: [] for column in columns}
+        self._pending = 0
+        self._column_set = set(columns)
+        self._json_columns = [c for c, k in columns.items() if k == "json"]
+        self._time_columns = [c for c, k in columns.items() if k in ("ts", "date")]
+        self._plain_columns = [c for c, k in columns.items() if k not in ("json", "ts", "date")]
         ddl = ", ".join(f'"{c}" {_SQL_TYPE[k]}' for c, k in columns.items())
         con.execute(f"CREATE OR REPLACE TABLE {name} ({ddl})")
 
     def append(self, **values: Any) -> None:
-        unknown = set(values) - set(self.columns)
-        if unknown:
-            raise KeyError(f"{self.name}: unknown columns {sorted(unknown)}")
-        for column, kind in self.columns.items():
+        if not values.keys() <= self._column_set:
+            unknown = sorted(set(values) - self._column_set)
+            raise KeyError(f"{self.name}: unknown columns {unknown}")
+        buffer = self._buffer
+        for column in self._plain_columns:
+            buffer[column].append(values.get(column))
+        for column in self._json_columns:
             value = values.get(column)
-            if kind == "json" and value is not None:
-                value = json.dumps(value, sort_keys=True, ensure_ascii=False)
-            elif kind in ("ts", "date") and value is not None:
-                value = int(value)
-            self._buffer[column].append(value)
-        if len(self._buffer[next(iter(self.columns))]) >= self.chunk_rows:
+            buffer[column].append(None if value is None else _encode_json(value).decode())
+        for column in self._time_columns:
+            value = values.get(column)
+            buffer[column].append(None if value is None else int(value))
+        self._pending += 1
+        if self._pending >= self.chunk_rows:
             self.flush()
 
     def flush(self) -> None:
-        first = next(iter(self.columns))
-        if not self._buffer[first]:
+        if not self._pending:
             return
         frame = pd.DataFrame(
             {
@@ -96,3 +106,4 @@ class TableBuffer:
         self.con.unregister("_chunk")
         self.rows_written += len(frame)
         self._buffer = {column: [] for column in self.columns}
+        self._pending = 0

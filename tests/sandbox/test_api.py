@@ -356,3 +356,42 @@ def test_clock_moves_forward_only_and_not_past_the_horizon(sandbox: RunningSandb
     assert moved["now_epoch"] == ANCHOR + 6 * 3600
     response = requests.get(f"{sandbox.url}/delighted/v1/people.json", timeout=10)
     assert response.headers["Date"] == "Sun, 01 Nov 2026 06:00:00 GMT"
+
+
+def test_zendesk_time_export_small_pages_lose_nothing(
+    sandbox: RunningSandbox, tiny_world: WorldFiles
+) -> None:
+    """Boundary items repeat (as documented) but none is skipped, even for tiny pages."""
+    url = f"{sandbox.url}/zendesk/api/v2/incremental/ticket_events.json?start_time=0&per_page=3"
+    seen: set[int] = set()
+    for _ in range(60):
+        payload = requests.get(url, headers=tour._zendesk_auth(), timeout=10).json()
+        seen |= {event["id"] for event in payload["ticket_events"]}
+        url = payload["next_page"]
+        assert "per_page=3" in url
+    next_start = int(url.split("start_time=")[1].split("&")[0])
+    [(expected,)] = _gt(
+        tiny_world, f"SELECT count(*) FROM zd_ticket_events WHERE timestamp < {next_start}"
+    )
+    [(within,)] = _gt(
+        tiny_world,
+        f"SELECT count(*) FROM zd_ticket_events WHERE timestamp < {next_start} AND id IN "
+        f"({', '.join(str(i) for i in seen)})",
+    )
+    assert within == expected > 0
+
+
+def test_zendesk_time_export_full_page_in_one_second_moves_on(
+    sandbox: RunningSandbox, tiny_world: WorldFiles
+) -> None:
+    [(second, count)] = _gt(
+        tiny_world,
+        "SELECT timestamp, count(*) FROM zd_ticket_events GROUP BY 1 ORDER BY 1 LIMIT 1",
+    )
+    url = f"{sandbox.url}/zendesk/api/v2/incremental/ticket_events.json"
+    payload = requests.get(
+        url, params={"start_time": second, "per_page": 1}, headers=tour._zendesk_auth(), timeout=10
+    ).json()
+    assert payload["end_time"] == second + 1
+    assert len(payload["ticket_events"]) == count
+    assert {e["timestamp"] for e in payload["ticket_events"]} == {second}

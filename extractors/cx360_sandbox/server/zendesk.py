@@ -218,13 +218,20 @@ def _time_export(
         LIMIT ?
     """
     rows = server.cursor().execute(sql, [start_time, cutoff, per_page]).fetchall()
-    items = [json.loads(row[0]) for row in rows]
-    end_time = rows[-1][1] if rows else start_time
     end_of_stream = len(rows) < per_page
+    end_time = rows[-1][1] if rows else start_time
     if not end_of_stream and end_time == start_time:
-        # A full page inside one second would loop forever; Zendesk moves on a second.
+        # A full page inside one second: serve the rest of that second too and move on,
+        # because `start_time=end_time` would return this same page forever.
+        rest = server.cursor().execute(
+            sql.replace("LIMIT ?", "OFFSET ?"), [start_time, min(start_time, cutoff), per_page]
+        ).fetchall()
+        rows += rest
         end_time += 1
-    query = {"start_time": end_time}
+    items = [json.loads(row[0]) for row in rows]
+    query: dict[str, Any] = {"start_time": end_time}
+    if request.arg("per_page"):
+        query["per_page"] = per_page
     if request.arg("include"):
         query["include"] = request.arg("include")
     return Response.json(
