@@ -1,0 +1,1 @@
+"""tap-amplitude: Amplitude raw events (Export API) for cx360."""

@@ -1,0 +1,286 @@
+"""Amplitude `events` from the Export API, in hourly windows of upload time."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import requests
+from cx360_singer import (
+    PII_SALT_ENV,
+    CX360RESTStream,
+    GzipJsonlBatchWriter,
+    hash_pii,
+    normalize_utc,
+    parse_instant,
+    require_env,
+    server_now,
+)
+from requests.auth import HTTPBasicAuth
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig, StorageTarget
+from singer_sdk.helpers.types import Context
+
+from .export import ExportFileError, event_shaper, iter_export_lines
+
+DEFAULT_BASE_URL = "https://amplitude.com/api/2"
+KEY_ENVS = ("AMPLITUDE_API_KEY", "AMPLITUDE_SECRET_KEY")
+HOUR = timedelta(hours=1)
+AVAILABILITY_DELAY = timedelta(hours=2)
+"""Amplitude makes events exportable about two hours after it receives them."""
+MAX_WINDOW_HOURS = 365 * 24
+DEFAULT_BATCH_SIZE_ROWS = 100_000
+DOWNLOAD_CHUNK_BYTES = 1 << 20
+SCHEMA = json.loads((resources.files(__package__) / "schemas" / "events.json").read_text())
+
+
+class WindowTooLargeError(FatalAPIError):
+    """HTTP 400 for a range: too long (> 365 days) or too much data (> 4 GB)."""
+
+
+def _floor_hour(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _hour_param(moment: datetime) -> str:
+    return moment.strftime("%Y%m%dT%H")
+
+
+class EventsStream(CX360RESTStream):
+    """Raw events, by hourly buckets of `server_upload_time` (what the Export API ranges on).
+
+    * Windows of `window_hours` start at the bookmark's hour. A window is requested only
+      once it ended at least two hours before the *server's* now (the `Date` header; the
+      first request is a one-hour probe that also tells us that clock), and its end
+      becomes the bookmark only after every event in it was emitted. Late events (an
+      `event_time` days before upload) land in the window of their upload, so they are
+      never behind the bookmark.
+    * 404 means "no data in this range": an empty window, and the bookmark moves past it
+      (it is complete); windows not yet complete are never requested, so a 404 cannot
+      move the bookmark past data still to come.
+    * Key `uuid`: Amplitude's id of each stored event, always present. `$insert_id` is the
+      client's optional dedupe token (may be null, which a key cannot be); it is kept
+      verbatim as a column.
+    * `is_sorted`: files are read in hour order, so the bookmark never passes an unread
+      hour; the order inside an hourly file is not documented, so `check_sorted` is off
+      and a resume starts at the bookmark's whole hour (re-reading part of it at most).
+    * BATCH mode (`batch_mode`, default on) writes gzip JSON-lines files straight from the
+      export lines (no per-record jsonschema work); RECORD mode yields the same dicts.
+      PII (`user_properties.email`, `ip_address`) is hashed here in both modes, because
+      singer-sdk stream maps do not touch BATCH files.
+    """
+
+    name = "events"
+    path = "/export"
+    primary_keys = ("uuid",)
+    replication_key = "server_upload_time"
+    is_sorted = True
+    check_sorted = False
+    json_responses = False
+    schema = SCHEMA
+    auth_error_hint = "check AMPLITUDE_API_KEY and AMPLITUDE_SECRET_KEY"
+
+    @property
+    def url_base(self) -> str:
+        return str(self.config.get("base_url") or DEFAULT_BASE_URL).rstrip("/")
+
+    @property
+    def authenticator(self) -> HTTPBasicAuth:
+        """HTTP Basic `api_key:secret_key`, from the environment only."""
+        creds = self._credentials()
+        return HTTPBasicAuth(creds[KEY_ENVS[0]], creds[KEY_ENVS[1]])
+
+    def _credentials(self) -> dict[str, str]:
+        """Every variable the run needs, checked at once (the salt too when hashing)."""
+        names = [*KEY_ENVS, *([PII_SALT_ENV] if self.config.get("hash_pii", True) else [])]
+        return require_env(names, "tap-amplitude")
+
+    def get_replication_key_signpost(self, context: Context | None = None) -> None:
+        """No signpost: singer-sdk would take it from the local clock, not the source's."""
+        return None
+
+    # -- windows -------------------------------------------------------------------------
+    def _window(self) -> timedelta:
+        hours = int(self.config.get("window_hours", 24))
+        return HOUR * max(1, min(MAX_WINDOW_HOURS, hours))
+
+    def _download(self, start: datetime, end: datetime, target: Path) -> tuple[bool, datetime]:
+        """Fetch [start, end) to `target`; return (has data, server now). 404 = no data."""
+        params = {"start": _hour_param(start), "end": _hour_param(end - HOUR)}  # inclusive
+        prepared = self.build_prepared_request(
+            method="GET", url=self.get_url(None), params=params, headers=self.http_headers
+        )
+
+        def fetch(request: requests.PreparedRequest, context: Context | None) -> tuple:
+            del context
+            response = self.requests_session.send(
+                self.authenticator(request), stream=True, timeout=self.timeout
+            )
+            with response:
+                now = server_now(response)
+                if now is None and response.status_code < 500:
+                    raise FatalAPIError(
+                        "GET /export: answer without a Date header; the server's clock is "
+                        "needed to tell which windows are complete"
+                    )
+                if response.status_code == 404:
+                    _check_no_data_answer(response)
+                    return False, now
+                if response.status_code == 400:
+                    raise WindowTooLargeError(f"GET /export {params}: HTTP 400 {response.text}")
+                self.validate_response(response)
+                with target.open("wb") as handle:
+                    for chunk in response.iter_content(DOWNLOAD_CHUNK_BYTES):
+                        handle.write(chunk)
+                expected = response.headers.get("Content-Length")
+                if expected is not None and target.stat().st_size != int(expected):
+                    raise RetriableAPIError(
+                        f"GET /export {params}: body cut short "
+                        f"({target.stat().st_size} of {expected} bytes)",
+                        response,
+                    )
+                return True, now
+
+        return self.request_decorator(fetch)(prepared, None)
+
+    def _export_windows(
+        self, context: Context | None
+    ) -> Iterator[tuple[datetime, Iterator[bytes]]]:
+        """(window end, its export lines) for each complete window from the bookmark on.
+
+        Consume each window's lines before asking for the next window: the file is reused.
+        """
+        start_value = self.get_starting_replication_key_value(context)
+        current = _floor_hour(parse_instant(start_value) or datetime(2023, 1, 1, tzinfo=UTC))
+        window = self._window()
+        server_time: datetime | None = None
+        with tempfile.TemporaryDirectory(prefix="tap-amplitude-") as folder:
+            target = Path(folder) / "export.zip"
+            while True:
+                if server_time is None:
+                    end = current + HOUR  # the probe: cheap, and it reveals the server's now
+                else:
+                    available = _floor_hour(server_time - AVAILABILITY_DELAY)
+                    if current >= available:
+                        return
+                    end = min(current + window, available)
+                try:
+                    found, server_time = self._download(current, end, target)
+                except WindowTooLargeError:
+                    if end - current <= HOUR:
+                        raise
+                    window = HOUR * max(1, (end - current) // HOUR // 2)
+                    self.logger.warning("Export range too large; retrying with %s", window)
+                    continue
+                if end > server_time - AVAILABILITY_DELAY:
+                    self.logger.info(
+                        "No complete export window after %s yet (server time %s)",
+                        current.isoformat(), server_time.isoformat(),
+                    )  # fmt: skip
+                    return  # only the probe can get here: its data is not final yet
+                yield end, (iter_export_lines(target) if found else iter(()))
+                current = end
+
+    def _shaper(self) -> Any:
+        salt = self._credentials().get(PII_SALT_ENV)
+        hasher = partial(hash_pii, salt=salt) if self.config.get("hash_pii", True) else None
+        return event_shaper(list(self.schema["properties"]), hasher)
+
+    def _bookmark(self, context: Context | None, value: datetime | str) -> None:
+        state = self.get_context_state(context)
+        state["replication_key"] = self.replication_key
+        state["replication_key_value"] = normalize_utc(value)
+        self.state_manager.is_flushed = False
+
+    # -- RECORD mode ---------------------------------------------------------------------
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        shape = self._shaper()
+        for end, lines in self._export_windows(context):
+            try:
+                for line in lines:
+                    yield shape(line)
+            except (ExportFileError, ValueError) as error:
+                raise FatalAPIError(
+                    f"GET /export up to {end}: unreadable export: {error}"
+                ) from error
+            self._bookmark(context, end)
+            self._write_state_message()
+
+    # -- BATCH mode ----------------------------------------------------------------------
+    def get_batch_config(self, config: Mapping) -> BatchConfig | None:
+        """An explicit singer-sdk `batch_config` wins; else `batch_mode` (default on)
+        writes gzip JSONL files under `batch_dir`."""
+        explicit = super().get_batch_config(config)
+        if explicit is not None or not config.get("batch_mode", True):
+            return explicit
+        directory = Path(
+            config.get("batch_dir")
+            or Path(tempfile.gettempdir()) / "cx360-batches" / "tap-amplitude"
+        )
+        return BatchConfig(
+            encoding=BaseBatchFileEncoding(format="jsonl", compression="gzip"),
+            storage=StorageTarget(root=directory.expanduser().resolve().as_uri()),
+            batch_size=int(config.get("batch_size_rows") or DEFAULT_BATCH_SIZE_ROWS),
+        )
+
+    def get_batches(
+        self, batch_config: BatchConfig, context: Context | None = None
+    ) -> Iterator[tuple[BaseBatchFileEncoding, list[str]]]:
+        """Files of at most `batch_size` events; singer-sdk writes STATE after each one.
+
+        The bookmark that STATE carries is the window's end after its last file, else the
+        last written event's upload time (a resume re-reads from that hour).
+        """
+        self._write_starting_replication_value(context)
+        writer = GzipJsonlBatchWriter(
+            _local_path(batch_config.storage.root), self.name, compresslevel=1
+        )
+        shape = self._shaper()
+        size = batch_config.batch_size
+        with self.get_record_counter() as counter, self.get_sync_timer():
+            for end, lines in self._export_windows(context):
+                events = map(shape, lines)
+                head = next(events, None)
+                while head is not None:
+                    last: list[dict[str, Any]] = [head]
+                    chunk = _remember_last(
+                        itertools.chain([head], itertools.islice(events, size - 1)), last
+                    )
+                    uri, count = writer.write(chunk)
+                    counter.increment(count)
+                    head = next(events, None)
+                    self._bookmark(context, end if head is None else last[0]["server_upload_time"])
+                    yield batch_config.encoding, [uri]
+                self._bookmark(context, end)  # an empty window is complete too
+
+
+def _remember_last(rows: Iterator[dict[str, Any]], last: list[dict[str, Any]]) -> Iterator[dict]:
+    for row in rows:
+        last[0] = row
+        yield row
+
+
+def _check_no_data_answer(response: requests.Response) -> None:
+    """The export's 404 is a plain "no data" message; an HTML or JSON 404 means the URL is
+    wrong (a misconfigured `base_url` must not look like months of empty windows)."""
+    kind = response.headers.get("Content-Type", "").lower()
+    if "html" in kind or "json" in kind:
+        raise FatalAPIError(
+            f"GET {urlsplit(response.url).path}: HTTP 404 ({kind}) is not the Export API's "
+            "'no data' answer; check base_url"
+        )
+
+
+def _local_path(root: str) -> Path:
+    """A `file://` storage root as a local path (the loader reads local files only)."""
+    if root.startswith("file://"):
+        return Path(unquote(urlsplit(root).path))
+    return Path(root)

@@ -1,0 +1,196 @@
+"""tap-amplitude against the sandbox: the singer-sdk suite plus windows, BATCH and PII."""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import gzip
+import io
+import json
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import pytest
+from cx360_sandbox import tour
+from cx360_sandbox.server.core import RunningSandbox
+from cx360_sandbox.server.credentials import sandbox_credentials
+from cx360_sandbox.store import generate_world
+from cx360_singer import hash_pii
+from singer_sdk.testing import SuiteConfig, get_tap_test_class
+from tap_amplitude.tap import TapAmplitude
+
+API = "/amplitude/api/2"
+SALT = "test-salt"
+NOW = datetime(2026, 11, 1, tzinfo=UTC)  # the sandbox clock's start
+START = "2026-10-25T00:00:00Z"  # a week of events keeps each sync around a second
+FAST = {"max_retry_seconds": 60, "start_date": START, "batch_mode": False}
+
+# The singer-sdk suite is built at collection time and needs a live URL then: one module-level
+# sandbox over its own `tiny` world (the `sandbox` fixture is per test, too late for it).
+_SUITE_SANDBOX = RunningSandbox(
+    generate_world("tiny", 42, root=Path(tempfile.mkdtemp(prefix="cx360-amp-suite-")))
+).__enter__()
+atexit.register(_SUITE_SANDBOX.__exit__)
+
+_BaseSuite = get_tap_test_class(
+    TapAmplitude,
+    config={"base_url": _SUITE_SANDBOX.url + API, **FAST},
+    suite_config=SuiteConfig(max_records_limit=50),
+)
+
+
+def _environment() -> dict[str, str]:
+    return {**sandbox_credentials(), "CX360_PII_SALT": SALT}
+
+
+class TestTapAmplitudeSuite(_BaseSuite):  # type: ignore[misc, valid-type]
+    """singer-sdk's built-in tap, stream and attribute tests (RECORD mode)."""
+
+    @pytest.fixture(scope="class", autouse=True)
+    @classmethod
+    def _credentials(cls) -> Iterator[None]:
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in _environment().items():
+                patch.setenv(name, value)
+            yield
+
+
+# -- helpers ---------------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in _environment().items():
+        monkeypatch.setenv(name, value)
+
+
+def run_tap(config: dict[str, Any], state: dict | None = None) -> tuple[list, list, dict]:
+    """Sync in-process; return (RECORD rows, BATCH-file rows, final state)."""
+    tap = TapAmplitude(config=config, state=state or {})
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        tap.sync_all()
+    records: list[dict] = []
+    batched: list[dict] = []
+    final_state: dict = {}
+    for line in out.getvalue().splitlines():
+        message = json.loads(line)
+        if message["type"] == "RECORD":
+            records.append(message["record"])
+        elif message["type"] == "BATCH":
+            assert message["encoding"] == {"format": "jsonl", "compression": "gzip"}
+            for uri in message["manifest"]:
+                with gzip.open(Path(unquote(urlsplit(uri).path)), "rt") as handle:
+                    batched.extend(json.loads(row) for row in handle)
+        elif message["type"] == "STATE":
+            final_state = message["value"]
+    return records, batched, final_state
+
+
+def config_for(sandbox: RunningSandbox, **extra: Any) -> dict[str, Any]:
+    return {"base_url": sandbox.url + API, **FAST, **extra}
+
+
+def bookmark(state: dict) -> str:
+    return state["bookmarks"]["events"]["replication_key_value"]
+
+
+def truth(sandbox: RunningSandbox, start: datetime, end: datetime) -> dict[str, dict]:
+    """uuid → raw event uploaded in [start, end), by the naive pager."""
+    return {e["uuid"]: e for e in tour.amplitude_events(sandbox.url, start, end)}
+
+
+def instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+# -- behaviour -------------------------------------------------------------------------------
+def test_full_sync_matches_naive_pager_and_server_clock(sandbox: RunningSandbox) -> None:
+    records, _, state = run_tap(config_for(sandbox))
+    # Complete windows end two hours before the *server's* now (the local clock differs).
+    assert bookmark(state) == "2026-10-31T22:00:00.000000Z"
+    expected = truth(sandbox, instant(START), NOW - timedelta(hours=2))
+    assert len(records) == len(expected) > 0
+    assert {r["uuid"] for r in records} == set(expected)
+    first = records[0]
+    assert first["server_upload_time"].endswith("Z") and "T" in first["event_time"]
+    assert first["$insert_id"] == expected[first["uuid"]]["$insert_id"]
+    uploads = [r["server_upload_time"] for r in records]
+    assert uploads == sorted(uploads)
+    # Late events (occurred before start_date, uploaded after) are read: windows go by upload.
+    assert any(instant(r["event_time"]) < instant(START) for r in records)
+
+
+def test_incremental_reads_exactly_the_new_events(sandbox: RunningSandbox, control) -> None:
+    first, _, state = run_tap(config_for(sandbox))
+    # Waiting without new complete windows: nothing is read, the bookmark stays.
+    again, _, same = run_tap(config_for(sandbox), state)
+    assert again == [] and bookmark(same) == bookmark(state)
+    control.advance(days=2)
+    second, _, state2 = run_tap(config_for(sandbox), state)
+    expected = truth(sandbox, instant(bookmark(state)), NOW + timedelta(days=2, hours=-2))
+    assert {r["uuid"] for r in second} == set(expected)
+    assert len(second) == len(expected) > 0
+    assert not {r["uuid"] for r in second} & {r["uuid"] for r in first}
+    assert bookmark(state2) == "2026-11-02T22:00:00.000000Z"
+
+
+def test_empty_windows_are_skipped_not_fatal(sandbox: RunningSandbox, control) -> None:
+    records, _, state = run_tap(config_for(sandbox, window_hours=1, start_date="2026-10-30"))
+    statuses = [e["status"] for e in control.requests_log() if e["api"] == "amplitude"]
+    assert 404 in statuses and 200 in statuses  # some hours hold no events
+    expected = truth(sandbox, datetime(2026, 10, 30, tzinfo=UTC), NOW - timedelta(hours=2))
+    assert {r["uuid"] for r in records} == set(expected)
+    # Empty but complete hours move the bookmark; the two unavailable hours do not.
+    assert bookmark(state) == "2026-10-31T22:00:00.000000Z"
+
+
+def test_batch_files_equal_record_mode_and_hash_pii(sandbox: RunningSandbox, tmp_path) -> None:
+    records, none, _ = run_tap(config_for(sandbox))
+    batch_config = config_for(sandbox, batch_mode=True, batch_dir=str(tmp_path), batch_size_rows=40)
+    nothing, batched, state = run_tap(batch_config)
+    assert none == [] and nothing == []
+    assert len(list(tmp_path.iterdir())) > 1  # several files, STATE after each
+    assert batched == records
+    assert bookmark(state) == "2026-10-31T22:00:00.000000Z"
+    raw = truth(sandbox, instant(START), NOW - timedelta(hours=2))
+    emails = [(raw[r["uuid"]]["user_properties"]["email"], r) for r in batched]
+    assert sum(email is not None for email, _ in emails) > 0
+    for email, row in emails:
+        assert row["user_properties"]["email"] == hash_pii(email, SALT)
+
+
+def test_hash_pii_off_keeps_emails(sandbox: RunningSandbox, monkeypatch) -> None:
+    monkeypatch.delenv("CX360_PII_SALT")
+    records, _, _ = run_tap(config_for(sandbox, hash_pii=False))
+    emails = [r["user_properties"]["email"] for r in records]
+    assert any(emails) and all("@" in e for e in emails if e is not None)
+
+
+def test_faults_give_identical_records(sandbox: RunningSandbox, control) -> None:
+    clean, _, clean_state = run_tap(config_for(sandbox, window_hours=4))
+    control.faults(
+        rate_429=0.05, rate_5xx=0.05, rate_drop=0.05, rate_truncate=0.05, seed=5,
+        apis=["amplitude"],
+    )  # fmt: skip
+    faulty, _, faulty_state = run_tap(config_for(sandbox, window_hours=4))
+    counters = control.status()["counters"]
+    assert counters["faults_truncate"] > 0
+    assert counters["faults_429"] + counters["faults_5xx"] + counters["faults_drop"] > 0
+    assert faulty == clean and faulty_state == clean_state
+
+
+def test_missing_credentials_are_listed_together(
+    sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("AMPLITUDE_API_KEY", "AMPLITUDE_SECRET_KEY", "CX360_PII_SALT"):
+        monkeypatch.delenv(name)
+    with pytest.raises(Exception, match="AMPLITUDE_API_KEY, AMPLITUDE_SECRET_KEY, CX360_PII_SALT"):
+        run_tap(config_for(sandbox))
+
+
+def test_wrong_base_url_is_not_an_empty_export(sandbox: RunningSandbox) -> None:
+    with pytest.raises(Exception, match="check base_url"):
+        run_tap({**config_for(sandbox), "base_url": sandbox.url + "/amplitude/api/3"})
