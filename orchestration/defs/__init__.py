@@ -1,0 +1,1 @@
+"""Definitions split by concern, merged in :mod:`orchestration.definitions`."""
