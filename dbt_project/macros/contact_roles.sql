@@ -34,10 +34,7 @@
             )
             and not regexp_matches(lower({{ expression }}), '\bplatform owner\b')
         then 'decision_maker'
-        when
-            regexp_matches(
-                lower({{ expression }}), '\b(administrator|admin|platform owner)\b'
-            )
+        when regexp_matches(lower({{ expression }}), '\b(administrator|admin|platform owner)\b')
         then 'admin'
         when
             regexp_matches(lower({{ expression }}), '\b(lead|manager|director)\b')

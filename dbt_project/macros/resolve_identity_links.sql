@@ -61,10 +61,7 @@
         qualify
             row_number() over (
                 partition by source_system, source_id
-                order by
-                    {{ match_tier_rank('match_tier') }},
-                    match_confidence desc,
-                    match_method
+                order by {{ match_tier_rank('match_tier') }}, match_confidence desc, match_method
             )
             = 1
     ),
@@ -73,15 +70,9 @@
         select
             source_system,
             source_id,
-            list_sort(
-                list_distinct(flatten(list(account_ids)))
-            ) as candidate_account_ids,
-            list_sort(
-                list(match_method) filter (where account_count > 1)
-            ) as ambiguous_methods,
-            list_sort(
-                list(match_method) filter (where account_count = 1)
-            ) as decisive_methods,
+            list_sort(list_distinct(flatten(list(account_ids)))) as candidate_account_ids,
+            list_sort(list(match_method) filter (where account_count > 1)) as ambiguous_methods,
+            list_sort(list(match_method) filter (where account_count = 1)) as decisive_methods,
             list_sort(
                 list_distinct(list(account_id) filter (where account_count = 1))
             ) as decisive_account_ids
@@ -105,9 +96,7 @@
                 then 'ambiguous'
                 else 'unmatched'
             end as resolution_status,
-            coalesce(
-                outcome_summary.candidate_account_ids, []
-            ) as candidate_account_ids,
+            coalesce(outcome_summary.candidate_account_ids, []) as candidate_account_ids,
             coalesce(outcome_summary.decisive_methods, []) as decisive_methods,
             coalesce(outcome_summary.ambiguous_methods, []) as ambiguous_methods,
             list_filter(

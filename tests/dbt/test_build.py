@@ -52,3 +52,31 @@ def test_failures_name_the_failing_nodes(tmp_path: Path) -> None:
         )
     assert "stg_zendesk__groups" in str(caught.value)
     assert caught.value.run.failed[0].name == "stg_zendesk__groups"
+
+
+INCREMENTAL = {
+    "stg_zendesk__ticket_events": ("raw_zendesk.ticket_events", "id"),
+    "stg_qualtrics__survey_responses": ("raw_qualtrics.survey_responses", "responseId"),
+    "stg_delighted__survey_responses": ("raw_delighted.survey_responses", "id"),
+    "stg_amplitude__events": ("raw_amplitude.events", "uuid"),
+}
+
+
+def test_incremental_staging_reruns_to_the_same_rows(warehouse: BuiltWarehouse) -> None:
+    """A second, incremental run adds nothing twice: one row per raw key, as after a full build."""
+    rerun = run_dbt(
+        ["build", "--select", "config.materialized:incremental"],
+        warehouse.path,
+        target_path=warehouse.target / "incremental",
+        env=warehouse.env,
+    )
+    assert {node.name for node in rerun.results if node.resource_type == "model"} == set(
+        INCREMENTAL
+    )
+    with warehouse.connect() as con:
+        for model, (raw, key) in INCREMENTAL.items():
+            rows, keys = con.execute(
+                f"SELECT count(*), count(DISTINCT {key}) FROM {raw}"
+            ).fetchone()
+            staged = con.execute(f"SELECT count(*) FROM staging.{model}").fetchone()[0]
+            assert staged == keys == rows, (model, staged, keys, rows)

@@ -11,8 +11,7 @@ with
 
     first_months as (
         select
-            account_id,
-            cast(date_trunc('month', min(contract_start_date)) as date) as first_month
+            account_id, cast(date_trunc('month', min(contract_start_date)) as date) as first_month
         from contracts
         group by account_id
     ),
@@ -36,9 +35,7 @@ with
 
     snapshots as (
         select
-            account_id,
-            revenue_month,
-            least(last_day(revenue_month), as_of_date) as snapshot_date
+            account_id, revenue_month, least(last_day(revenue_month), as_of_date) as snapshot_date
         from months
     )
 

@@ -27,15 +27,11 @@ with
     per_user as (
         select
             user_id,
-            arg_max(user_email, event_at) filter (
-                where user_email is not null
-            ) as user_email,
+            arg_max(user_email, event_at) filter (where user_email is not null) as user_email,
             arg_max(user_email_hmac, event_at) filter (
                 where user_email_hmac is not null
             ) as user_email_hmac,
-            arg_max(user_role, event_at) filter (
-                where user_role is not null
-            ) as user_role,
+            arg_max(user_role, event_at) filter (where user_role is not null) as user_role,
             arg_max(workspace_id, event_at) filter (
                 where workspace_id is not null
             ) as latest_workspace_id,

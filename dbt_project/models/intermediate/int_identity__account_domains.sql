@@ -8,9 +8,7 @@
 with
 
     domains as (
-        select host, registered_domain
-        from {{ ref('int_identity__domains') }}
-        where is_corporate
+        select host, registered_domain from {{ ref('int_identity__domains') }} where is_corporate
     ),
 
     survivors as (

@@ -5,9 +5,7 @@
 -#}
 with
 
-    accounts as (
-        select account_id, account_name from {{ ref('stg_salesforce__accounts') }}
-    ),
+    accounts as (select account_id, account_name from {{ ref('stg_salesforce__accounts') }}),
 
     survivors as (
         select account_id, surviving_account_id
@@ -19,8 +17,7 @@ with
         select
             survivors.surviving_account_id as account_id,
             accounts.account_name as name_alias,
-            survivors.account_id
-            <> survivors.surviving_account_id as is_merged_duplicate_name
+            survivors.account_id <> survivors.surviving_account_id as is_merged_duplicate_name
         from survivors
         inner join accounts on accounts.account_id = survivors.account_id
         where accounts.account_name is not null

@@ -12,15 +12,11 @@ with
     ),
 
     survivors as (
-        select account_id, surviving_account_id
-        from {{ ref('int_salesforce__account_survivors') }}
+        select account_id, surviving_account_id from {{ ref('int_salesforce__account_survivors') }}
     ),
 
     resolved as (
-        select
-            contacts.email,
-            survivors.surviving_account_id as account_id,
-            contacts.contact_id
+        select contacts.email, survivors.surviving_account_id as account_id, contacts.contact_id
         from contacts
         inner join survivors on survivors.account_id = contacts.account_id
         where survivors.surviving_account_id is not null

@@ -7,13 +7,9 @@ with
 
     hosts as (select host from {{ ref('int_identity__hosts') }}),
 
-    free_mail as (
-        select lower(trim(domain)) as domain from {{ ref('free_email_domains') }}
-    ),
+    free_mail as (select lower(trim(domain)) as domain from {{ ref('free_email_domains') }}),
 
-    registered as (
-        select host, {{ registered_domain('host') }} as registered_domain from hosts
-    ),
+    registered as (select host, {{ registered_domain('host') }} as registered_domain from hosts),
 
     flagged as (
         select
@@ -22,8 +18,7 @@ with
             exists (
                 select 1
                 from free_mail
-                where
-                    free_mail.domain in (registered.host, registered.registered_domain)
+                where free_mail.domain in (registered.host, registered.registered_domain)
             ) as is_free_mail,
             coalesce(registered.registered_domain, '') in (
                 {%- for domain in var('internal_email_domains') %}
@@ -43,7 +38,5 @@ select
     registered_domain,
     is_free_mail,
     is_internal,
-    registered_domain is not null
-    and not is_free_mail
-    and not is_internal as is_corporate
+    registered_domain is not null and not is_free_mail and not is_internal as is_corporate
 from flagged

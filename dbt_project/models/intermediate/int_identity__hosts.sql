@@ -17,9 +17,7 @@ with
     ),
 
     zendesk_organizations as (
-        select
-            lower(trim(unnest(domain_names))) as host,
-            'zendesk_organization_domain' as seen_in
+        select lower(trim(unnest(domain_names))) as host, 'zendesk_organization_domain' as seen_in
         from {{ ref('stg_zendesk__organizations') }}
     ),
 

@@ -7,23 +7,19 @@ with
     ),
 
     users as (
-        select {{ identity_link_columns() }}
-        from {{ ref('int_identity__zendesk_user_links') }}
+        select {{ identity_link_columns() }} from {{ ref('int_identity__zendesk_user_links') }}
     ),
 
     workspaces as (
-        select {{ identity_link_columns() }}
-        from {{ ref('int_identity__workspace_links') }}
+        select {{ identity_link_columns() }} from {{ ref('int_identity__workspace_links') }}
     ),
 
     product_users as (
-        select {{ identity_link_columns() }}
-        from {{ ref('int_identity__product_user_links') }}
+        select {{ identity_link_columns() }} from {{ ref('int_identity__product_user_links') }}
     ),
 
     respondents as (
-        select {{ identity_link_columns() }}
-        from {{ ref('int_identity__survey_respondent_links') }}
+        select {{ identity_link_columns() }} from {{ ref('int_identity__survey_respondent_links') }}
     )
 
 select *

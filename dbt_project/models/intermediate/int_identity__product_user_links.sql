@@ -49,8 +49,7 @@ with
             || workspace_links.match_method
             || ')' as match_evidence
         from users
-        inner join
-            workspace_links on workspace_links.source_id = users.latest_workspace_id
+        inner join workspace_links on workspace_links.source_id = users.latest_workspace_id
     ),
 
     by_contact_email as (
@@ -91,9 +90,7 @@ with
             'e-mail domain ' || domains.registered_domain as match_evidence
         from users
         inner join domains on domains.host = users.user_email_domain
-        inner join
-            account_domains
-            on account_domains.registered_domain = domains.registered_domain
+        inner join account_domains on account_domains.registered_domain = domains.registered_domain
     ),
 
     candidates as (

@@ -29,8 +29,7 @@ with
             coalesce(responses.person_email_domain, people.email_domain) as email_domain
         from {{ ref('stg_delighted__survey_responses') }} as responses
         left join
-            {{ ref('stg_delighted__people') }} as people
-            on people.person_id = responses.person_id
+            {{ ref('stg_delighted__people') }} as people on people.person_id = responses.person_id
         where not responses.is_deleted
     ),
 
@@ -54,8 +53,7 @@ with
     ),
 
     opportunities as (
-        select
-            opportunities.opportunity_id, survivors.surviving_account_id as account_id
+        select opportunities.opportunity_id, survivors.surviving_account_id as account_id
         from {{ ref('stg_salesforce__opportunities') }} as opportunities
         inner join survivors on survivors.account_id = opportunities.account_id
         where survivors.surviving_account_id is not null
@@ -102,8 +100,7 @@ with
             'contact_id' as match_method,
             'shared_id' as match_tier,
             0.99 as match_confidence,
-            'externalDataReference '
-            || qualtrics.external_data_reference as match_evidence
+            'externalDataReference ' || qualtrics.external_data_reference as match_evidence
         from qualtrics
         inner join contacts on contacts.contact_id = qualtrics.external_data_reference
     ),
@@ -118,8 +115,7 @@ with
             0.99 as match_confidence,
             'opportunity ' || qualtrics.opportunity_id as match_evidence
         from qualtrics
-        inner join
-            opportunities on opportunities.opportunity_id = qualtrics.opportunity_id
+        inner join opportunities on opportunities.opportunity_id = qualtrics.opportunity_id
     ),
 
     by_ticket as (
@@ -193,9 +189,7 @@ with
             'e-mail domain ' || domains.registered_domain as match_evidence
         from respondents
         inner join domains on domains.host = respondents.email_domain
-        inner join
-            account_domains
-            on account_domains.registered_domain = domains.registered_domain
+        inner join account_domains on account_domains.registered_domain = domains.registered_domain
     ),
 
     candidates as (

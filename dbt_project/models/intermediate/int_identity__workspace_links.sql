@@ -25,8 +25,7 @@ with
     ),
 
     universe as (
-        select 'product_workspace' as source_system, workspace_id as source_id
-        from workspaces
+        select 'product_workspace' as source_system, workspace_id as source_id from workspaces
     ),
 
     survivors as (select * from {{ ref('int_salesforce__account_survivors') }}),
@@ -44,9 +43,7 @@ with
             'Product_Workspace_Id__c on ' || accounts.account_id as match_evidence
         from {{ ref('stg_salesforce__accounts') }} as accounts
         inner join survivors on survivors.account_id = accounts.account_id
-        where
-            accounts.workspace_id is not null
-            and survivors.surviving_account_id is not null
+        where accounts.workspace_id is not null and survivors.surviving_account_id is not null
     ),
 
     {#- Voters: product users, and Delighted respondents who answered from the workspace. -#}
@@ -64,14 +61,11 @@ with
         select distinct
             'delighted:' || responses.person_id as user_id,
             coalesce(responses.person_email, people.email) as user_email,
-            coalesce(
-                responses.person_email_domain, people.email_domain
-            ) as user_email_domain,
+            coalesce(responses.person_email_domain, people.email_domain) as user_email_domain,
             responses.workspace_id
         from {{ ref('stg_delighted__survey_responses') }} as responses
         left join
-            {{ ref('stg_delighted__people') }} as people
-            on people.person_id = responses.person_id
+            {{ ref('stg_delighted__people') }} as people on people.person_id = responses.person_id
         where responses.workspace_id is not null and not responses.is_deleted
     ),
 
@@ -88,8 +82,7 @@ with
             {{ ref('stg_zendesk__users') }} as zendesk_users
             on cast(zendesk_users.user_id as varchar) = links.source_id
         where links.resolution_status = 'matched' and zendesk_users.email is not null
-        qualify
-            count(distinct links.account_id) over (partition by zendesk_users.email) = 1
+        qualify count(distinct links.account_id) over (partition by zendesk_users.email) = 1
     ),
 
     domain_accounts as (
@@ -112,11 +105,8 @@ with
             ) as account_id
         from workspace_users
         left join contact_emails on contact_emails.email = workspace_users.user_email
-        left join
-            support_user_emails
-            on support_user_emails.email = workspace_users.user_email
-        left join
-            domain_accounts on domain_accounts.host = workspace_users.user_email_domain
+        left join support_user_emails on support_user_emails.email = workspace_users.user_email
+        left join domain_accounts on domain_accounts.host = workspace_users.user_email_domain
     ),
 
     tallies as (
@@ -154,8 +144,7 @@ with
                     from tallies as other
                     where
                         other.workspace_id = tallies.workspace_id
-                        and other.votes
-                        >= {{ var('workspace_vote_min_share') }} * other.voters
+                        and other.votes >= {{ var('workspace_vote_min_share') }} * other.voters
                 )
             )
     ),

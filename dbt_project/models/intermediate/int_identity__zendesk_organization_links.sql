@@ -18,16 +18,12 @@ with
             tags,
             plan,
             {{ company_name_key('organization_name') }} as name_key,
-            replace(
-                {{ company_name_tokens('organization_name') }}, ' ', ''
-            ) as name_clean
+            replace({{ company_name_tokens('organization_name') }}, ' ', '') as name_clean
         from {{ ref('stg_zendesk__organizations') }}
         where not is_deleted
     ),
 
-    universe as (
-        select 'zendesk_organization' as source_system, source_id from organizations
-    ),
+    universe as (select 'zendesk_organization' as source_system, source_id from organizations),
 
     survivors as (select * from {{ ref('int_salesforce__account_survivors') }}),
 
@@ -48,8 +44,7 @@ with
     members as (
         select users.organization_id, users.user_id, users.email, users.email_domain
         from {{ ref('stg_zendesk__users') }} as users
-        where
-            users.role = 'end-user' and not users.is_deleted and users.email is not null
+        where users.role = 'end-user' and not users.is_deleted and users.email is not null
     ),
 
     overrides as ({{ identity_override_candidates('zendesk_organization') }}),
@@ -71,8 +66,7 @@ with
         select organizations.source_id, domains.registered_domain
         from
             (
-                select source_id, lower(trim(unnest(domain_names))) as host
-                from organizations
+                select source_id, lower(trim(unnest(domain_names))) as host from organizations
             ) as organizations
         inner join domains on domains.host = organizations.host
         where domains.is_corporate
@@ -90,8 +84,7 @@ with
         from organization_domains
         inner join
             account_domains
-            on account_domains.registered_domain
-            = organization_domains.registered_domain
+            on account_domains.registered_domain = organization_domains.registered_domain
     ),
 
     member_contacts as (
@@ -111,8 +104,7 @@ with
             'member_contact_emails' as match_method,
             'email' as match_tier,
             0.95 as match_confidence,
-            cast(count(*) as varchar)
-            || ' member(s) are Salesforce contacts' as match_evidence
+            cast(count(*) as varchar) || ' member(s) are Salesforce contacts' as match_evidence
         from member_contacts
         where not is_ambiguous
         group by source_id, account_id
@@ -125,11 +117,8 @@ with
             account_domains.is_ambiguous,
             domains.registered_domain
         from members
-        inner join
-            domains on domains.host = members.email_domain and domains.is_corporate
-        inner join
-            account_domains
-            on account_domains.registered_domain = domains.registered_domain
+        inner join domains on domains.host = members.email_domain and domains.is_corporate
+        inner join account_domains on account_domains.registered_domain = domains.registered_domain
     ),
 
     by_member_email_domain as (
@@ -152,8 +141,7 @@ with
         from organization_domains
         inner join
             account_domains
-            on account_domains.registered_domain
-            = organization_domains.registered_domain
+            on account_domains.registered_domain = organization_domains.registered_domain
         union
         select source_id, account_id
         from member_domains
@@ -213,17 +201,14 @@ with
             list_contains(
                 organizations.tags, replace(lower(accounts.segment), '-', '_')
             ) as has_segment_signal,
-            organizations.plan is not null
-            and organizations.plan = accounts.plan as has_plan_signal
+            organizations.plan is not null and organizations.plan = accounts.plan as has_plan_signal
         from organizations
         inner join
             account_names
             on organizations.name_key = account_names.name_key
             or (
                 left(organizations.name_key, 2) = left(account_names.name_key, 2)
-                and jaro_winkler_similarity(
-                    organizations.name_key, account_names.name_key
-                )
+                and jaro_winkler_similarity(organizations.name_key, account_names.name_key)
                 >= {{ var('fuzzy_name_min_similarity') }}
             )
         inner join accounts on accounts.account_id = account_names.account_id
@@ -242,9 +227,7 @@ with
             'zendesk_organization' as source_system,
             source_id,
             account_id,
-            case
-                when is_same_key then 'company_name' else 'fuzzy_company_name'
-            end as match_method,
+            case when is_same_key then 'company_name' else 'fuzzy_company_name' end as match_method,
             'company_name' as match_tier,
             case
                 when not is_same_key
@@ -274,15 +257,11 @@ with
                 is_same_key
                 and name_similarity >= {{ var('name_match_min_similarity') }}
                 and (
-                    has_domain_signal
-                    or has_sibling_signal
-                    or has_segment_signal
-                    or has_plan_signal
+                    has_domain_signal or has_sibling_signal or has_segment_signal or has_plan_signal
                 )
             )
             or (not is_same_key and has_domain_signal)
-        group by
-            source_id, account_id, is_same_key, has_domain_signal, has_sibling_signal
+        group by source_id, account_id, is_same_key, has_domain_signal, has_sibling_signal
     ),
 
     candidates as (

@@ -7,8 +7,7 @@
 with
 
     users as (
-        select
-            cast(user_id as varchar) as source_id, organization_id, email, email_domain
+        select cast(user_id as varchar) as source_id, organization_id, email, email_domain
         from {{ ref('stg_zendesk__users') }}
         where role = 'end-user' and not is_deleted
     ),
@@ -73,9 +72,7 @@ with
             'e-mail domain ' || domains.registered_domain as match_evidence
         from users
         inner join domains on domains.host = users.email_domain
-        inner join
-            account_domains
-            on account_domains.registered_domain = domains.registered_domain
+        inner join account_domains on account_domains.registered_domain = domains.registered_domain
     ),
 
     candidates as (

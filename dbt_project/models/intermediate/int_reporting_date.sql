@@ -33,10 +33,7 @@ with
         from {{ ref('stg_delighted__survey_responses') }}
     ),
 
-    product as (
-        select max(server_upload_at) as latest_at
-        from {{ ref('stg_amplitude__events') }}
-    ),
+    product as (select max(server_upload_at) as latest_at from {{ ref('stg_amplitude__events') }}),
 
     activity as (
         select latest_at

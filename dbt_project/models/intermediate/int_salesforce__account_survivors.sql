@@ -7,8 +7,7 @@
 with
 
     accounts as (
-        select account_id, master_record_id, is_deleted
-        from {{ ref('stg_salesforce__accounts') }}
+        select account_id, master_record_id, is_deleted from {{ ref('stg_salesforce__accounts') }}
     ),
 
     hops as (
@@ -28,10 +27,8 @@ with
             end as surviving_account_id
         from accounts as a
         left join accounts as m1 on a.is_deleted and m1.account_id = a.master_record_id
-        left join
-            accounts as m2 on m1.is_deleted and m2.account_id = m1.master_record_id
-        left join
-            accounts as m3 on m2.is_deleted and m3.account_id = m2.master_record_id
+        left join accounts as m2 on m1.is_deleted and m2.account_id = m1.master_record_id
+        left join accounts as m3 on m2.is_deleted and m3.account_id = m2.master_record_id
     )
 
 select

@@ -72,8 +72,7 @@ with
     )
 
 select
-    {{ dbt.hash("unioned.source_system || '|' || unioned.response_id") }}
-    as survey_response_key,
+    {{ dbt.hash("unioned.source_system || '|' || unioned.response_id") }} as survey_response_key,
     unioned.source_system,
     unioned.response_id,
     unioned.survey_source,
@@ -115,6 +114,4 @@ select
     links.match_confidence
 from unioned
 left join
-    links
-    on links.source_system = unioned.source_system
-    and links.source_id = unioned.response_id
+    links on links.source_system = unioned.source_system and links.source_id = unioned.response_id

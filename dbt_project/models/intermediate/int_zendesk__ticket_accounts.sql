@@ -6,8 +6,7 @@
 with
 
     tickets as (
-        select ticket_id, organization_id, requester_id
-        from {{ ref('stg_zendesk__tickets') }}
+        select ticket_id, organization_id, requester_id from {{ ref('stg_zendesk__tickets') }}
     ),
 
     organization_links as (
@@ -32,11 +31,8 @@ select
         then 'requester'
     end as resolved_via,
     coalesce(organization_links.match_tier, user_links.match_tier) as match_tier,
-    coalesce(
-        organization_links.match_confidence, user_links.match_confidence
-    ) as match_confidence
+    coalesce(organization_links.match_confidence, user_links.match_confidence) as match_confidence
 from tickets
 left join
-    organization_links
-    on organization_links.source_id = cast(tickets.organization_id as varchar)
+    organization_links on organization_links.source_id = cast(tickets.organization_id as varchar)
 left join user_links on user_links.source_id = cast(tickets.requester_id as varchar)

@@ -6,8 +6,7 @@
 with
 
     reporting as (
-        select as_of_date, as_of_month, as_of_end_at
-        from {{ ref('int_reporting_date') }}
+        select as_of_date, as_of_month, as_of_end_at from {{ ref('int_reporting_date') }}
     ),
 
     customers as (
@@ -30,8 +29,7 @@ with
     ),
 
     revenue as (
-        select account_id, revenue_month, arr
-        from {{ ref('fct_account_revenue_monthly') }}
+        select account_id, revenue_month, arr from {{ ref('fct_account_revenue_monthly') }}
     ),
 
     contracts as (
@@ -39,19 +37,11 @@ with
         from {{ ref('int_salesforce__contracts') }}
     ),
 
-    opportunities as (
-        select account_id, close_date, is_won from {{ ref('fct_opportunities') }}
-    ),
+    opportunities as (select account_id, close_date, is_won from {{ ref('fct_opportunities') }}),
 
     survey_responses as (
         select
-            account_id,
-            survey_program,
-            score,
-            nps_code,
-            nps_category,
-            is_top_two_box,
-            responded_at
+            account_id, survey_program, score, nps_code, nps_category, is_top_two_box, responded_at
         from {{ ref('int_survey_responses') }}
         where account_id is not null
     ),
@@ -88,12 +78,7 @@ with
 
     user_days as (
         select
-            workspace_id,
-            user_id,
-            activity_date,
-            event_count,
-            qualifying_event_count,
-            last_event_at
+            workspace_id, user_id, activity_date, event_count, qualifying_event_count, last_event_at
         from {{ ref('int_product__user_daily_activity') }}
     ),
 
@@ -101,14 +86,11 @@ with
         select
             revenue.account_id,
             max(revenue.arr) filter (
-                where
-                    revenue.revenue_month
-                    = cast(reporting.as_of_month - interval 3 month as date)
+                where revenue.revenue_month = cast(reporting.as_of_month - interval 3 month as date)
             ) as arr_3_months_ago,
             max(revenue.arr) filter (
                 where
-                    revenue.revenue_month
-                    = cast(reporting.as_of_month - interval 12 month as date)
+                    revenue.revenue_month = cast(reporting.as_of_month - interval 12 month as date)
             ) as arr_12_months_ago
         from revenue
         cross join reporting
@@ -116,8 +98,7 @@ with
     ),
 
     renewals as (
-        select
-            contracts.account_id, min(contracts.contract_end_date) as next_renewal_date
+        select contracts.account_id, min(contracts.contract_end_date) as next_renewal_date
         from contracts
         cross join reporting
         where
@@ -156,8 +137,7 @@ with
             responded_at as latest_nps_at
         from responses_to_date
         where survey_program = 'nps'
-        qualify
-            row_number() over (partition by account_id order by responded_at desc) = 1
+        qualify row_number() over (partition by account_id order by responded_at desc) = 1
     ),
 
     survey_summary as (
@@ -167,16 +147,14 @@ with
                 where
                     responses_to_date.survey_program = 'nps'
                     and responses_to_date.responded_at
-                    >= reporting.as_of_end_at
-                    - interval {{ var('nps_window_days') }} day
+                    >= reporting.as_of_end_at - interval {{ var('nps_window_days') }} day
             ) as nps_responses_last_365_days,
             round(
                 100 * avg(responses_to_date.nps_code) filter (
                     where
                         responses_to_date.survey_program = 'nps'
                         and responses_to_date.responded_at
-                        >= reporting.as_of_end_at
-                        - interval {{ var('nps_window_days') }} day
+                        >= reporting.as_of_end_at - interval {{ var('nps_window_days') }} day
                 ),
                 1
             ) as nps_last_365_days,
@@ -184,16 +162,14 @@ with
                 where
                     responses_to_date.survey_program = 'csat'
                     and responses_to_date.responded_at
-                    >= reporting.as_of_end_at
-                    - interval {{ var('csat_window_days') }} day
+                    >= reporting.as_of_end_at - interval {{ var('csat_window_days') }} day
             ) as csat_survey_responses,
             count(*) filter (
                 where
                     responses_to_date.survey_program = 'csat'
                     and responses_to_date.is_top_two_box
                     and responses_to_date.responded_at
-                    >= reporting.as_of_end_at
-                    - interval {{ var('csat_window_days') }} day
+                    >= reporting.as_of_end_at - interval {{ var('csat_window_days') }} day
             ) as csat_survey_satisfied,
             max(responses_to_date.responded_at) as last_survey_response_at
         from responses_to_date
@@ -207,21 +183,17 @@ with
             count(*) filter (
                 where
                     satisfaction_ratings.updated_at
-                    >= reporting.as_of_end_at
-                    - interval {{ var('csat_window_days') }} day
+                    >= reporting.as_of_end_at - interval {{ var('csat_window_days') }} day
             ) as csat_ratings,
             count(*) filter (
                 where
                     satisfaction_ratings.is_satisfied
                     and satisfaction_ratings.updated_at
-                    >= reporting.as_of_end_at
-                    - interval {{ var('csat_window_days') }} day
+                    >= reporting.as_of_end_at - interval {{ var('csat_window_days') }} day
             ) as csat_ratings_satisfied,
             max(satisfaction_ratings.updated_at) as last_satisfaction_rating_at
         from satisfaction_ratings
-        inner join
-            ticket_accounts
-            on ticket_accounts.ticket_id = satisfaction_ratings.ticket_id
+        inner join ticket_accounts on ticket_accounts.ticket_id = satisfaction_ratings.ticket_id
         cross join reporting
         where satisfaction_ratings.updated_at < reporting.as_of_end_at
         group by ticket_accounts.account_id
@@ -236,14 +208,12 @@ with
             count(*) filter (
                 where
                     tickets.created_at
-                    >= reporting.as_of_end_at
-                    - interval {{ var('recent_ticket_window_days') }} day
+                    >= reporting.as_of_end_at - interval {{ var('recent_ticket_window_days') }} day
             ) as tickets_created_last_30_days,
             median(ticket_metrics.full_resolution_calendar_minutes) filter (
                 where
                     ticket_metrics.solved_at
-                    >= reporting.as_of_end_at
-                    - interval {{ var('resolution_window_days') }} day
+                    >= reporting.as_of_end_at - interval {{ var('resolution_window_days') }} day
                     and ticket_metrics.solved_at < reporting.as_of_end_at
             ) as median_full_resolution_minutes_last_90_days,
             max(tickets.created_at) as last_ticket_at
@@ -292,8 +262,7 @@ with
             ) as events_previous_30_days,
             max(user_days.last_event_at) as last_product_event_at
         from user_days
-        inner join
-            workspace_links on workspace_links.workspace_id = user_days.workspace_id
+        inner join workspace_links on workspace_links.workspace_id = user_days.workspace_id
         cross join reporting
         where user_days.activity_date <= reporting.as_of_date
         group by workspace_links.account_id
@@ -332,21 +301,16 @@ with
                 then 'declining'
                 else 'stable'
             end as arr_trend,
-            coalesce(
-                renewals.next_renewal_date, customers.renewal_date
-            ) as renewal_date,
+            coalesce(renewals.next_renewal_date, customers.renewal_date) as renewal_date,
             {{ dbt.datediff('reporting.as_of_date', 'coalesce(renewals.next_renewal_date, customers.renewal_date)', 'day') }}
             as days_to_renewal,
             latest_nps.latest_nps_score,
             latest_nps.latest_nps_category,
             latest_nps.latest_nps_at,
-            coalesce(
-                survey_summary.nps_responses_last_365_days, 0
-            ) as nps_responses_last_365_days,
+            coalesce(survey_summary.nps_responses_last_365_days, 0) as nps_responses_last_365_days,
             survey_summary.nps_last_365_days,
-            coalesce(ratings.csat_ratings, 0) + coalesce(
-                survey_summary.csat_survey_responses, 0
-            ) as csat_responses_last_90_days,
+            coalesce(ratings.csat_ratings, 0)
+            + coalesce(survey_summary.csat_survey_responses, 0) as csat_responses_last_90_days,
             round(
                 100.0 * (
                     coalesce(ratings.csat_ratings_satisfied, 0)
@@ -365,12 +329,9 @@ with
             ) as tickets_created_last_30_days,
             ticket_summary.median_full_resolution_minutes_last_90_days,
             coalesce(usage.active_users_last_30_days, 0) as active_users_last_30_days,
-            coalesce(
-                usage.active_users_previous_30_days, 0
-            ) as active_users_previous_30_days,
+            coalesce(usage.active_users_previous_30_days, 0) as active_users_previous_30_days,
             round(
-                usage.active_users_last_30_days
-                / nullif(usage.active_users_previous_30_days, 0)
+                usage.active_users_last_30_days / nullif(usage.active_users_previous_30_days, 0)
                 - 1,
                 3
             ) as usage_trend,

@@ -22,8 +22,7 @@ with
         select
             'marketing' as customer_definition,
             1 as sort_order,
-            'Any account in Salesforce, prospects included (is_marketing_customer).'
-            as definition
+            'Any account in Salesforce, prospects included (is_marketing_customer).' as definition
         union all
         select
             'billing',
@@ -53,18 +52,9 @@ with
         from definitions
         inner join
             customers
-            on (
-                definitions.customer_definition = 'marketing'
-                and customers.is_marketing_customer
-            )
-            or (
-                definitions.customer_definition = 'billing'
-                and customers.is_billing_customer
-            )
-            or (
-                definitions.customer_definition = 'support'
-                and customers.is_support_customer
-            )
+            on (definitions.customer_definition = 'marketing' and customers.is_marketing_customer)
+            or (definitions.customer_definition = 'billing' and customers.is_billing_customer)
+            or (definitions.customer_definition = 'support' and customers.is_support_customer)
     ),
 
     counted as (
@@ -97,12 +87,8 @@ with
             ) as only_this_definition_count,
             coalesce(round(sum(flagged.mrr), 2), 0) as mrr
         from definitions
-        left join
-            flagged on flagged.customer_definition = definitions.customer_definition
-        group by
-            definitions.customer_definition,
-            definitions.sort_order,
-            definitions.definition
+        left join flagged on flagged.customer_definition = definitions.customer_definition
+        group by definitions.customer_definition, definitions.sort_order, definitions.definition
     ),
 
     reporting as (select as_of_date from {{ ref('int_reporting_date') }})

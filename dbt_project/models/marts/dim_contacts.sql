@@ -6,12 +6,30 @@
 with
 
     contacts as (
-        select * from {{ ref('stg_salesforce__contacts') }} where not is_deleted
+        select
+            contact_id,
+            account_id,
+            email,
+            email_domain,
+            title,
+            department,
+            contact_role,
+            has_opted_out_of_email,
+            mailing_country,
+            lead_source,
+            created_at,
+            last_modified_at
+        from {{ ref('stg_salesforce__contacts') }}
+        where not is_deleted
     ),
 
-    survivors as (select * from {{ ref('int_salesforce__account_survivors') }}),
+    survivors as (
+        select account_id, surviving_account_id from {{ ref('int_salesforce__account_survivors') }}
+    ),
 
-    domains as (select * from {{ ref('int_identity__domains') }}),
+    domains as (
+        select host, registered_domain, is_free_mail from {{ ref('int_identity__domains') }}
+    ),
 
     support_users as (
         select email, min(user_id) as zendesk_user_id
@@ -22,7 +40,17 @@ with
 
     with_role as (
         select
-            contacts.*,
+            contacts.contact_id,
+            contacts.account_id,
+            contacts.email,
+            contacts.email_domain,
+            contacts.title,
+            contacts.department,
+            contacts.has_opted_out_of_email,
+            contacts.mailing_country,
+            contacts.lead_source,
+            contacts.created_at,
+            contacts.last_modified_at,
             {{ normalize_contact_role('contacts.contact_role') }} as role_from_field,
             {{ contact_role_from_title('contacts.title') }} as role_from_title
         from contacts
@@ -33,9 +61,7 @@ with
             with_role.contact_id,
             survivors.surviving_account_id as account_id,
             with_role.account_id as original_account_id,
-            coalesce(
-                with_role.role_from_field, with_role.role_from_title, 'end_user'
-            ) as role,
+            coalesce(with_role.role_from_field, with_role.role_from_title, 'end_user') as role,
             case
                 when with_role.role_from_field is not null
                 then 'contact_role_field'

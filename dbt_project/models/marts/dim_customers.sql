@@ -3,7 +3,25 @@ with
     reporting as (select as_of_date from {{ ref('int_reporting_date') }}),
 
     accounts as (
-        select * from {{ ref('stg_salesforce__accounts') }} where not is_deleted
+        select
+            account_id,
+            account_name,
+            account_type,
+            lifecycle_stage,
+            segment,
+            region,
+            billing_country,
+            industry,
+            plan,
+            seats,
+            owner_user_id,
+            parent_account_id,
+            website_host,
+            customer_since_date,
+            renewal_date,
+            created_at
+        from {{ ref('stg_salesforce__accounts') }}
+        where not is_deleted
     ),
 
     owners as (select user_id, full_name from {{ ref('stg_salesforce__users') }}),
@@ -15,9 +33,7 @@ with
     ),
 
     merged_duplicates as (
-        select
-            surviving_account_id as account_id,
-            list_sort(list(account_id)) as merged_account_ids
+        select surviving_account_id as account_id, list_sort(list(account_id)) as merged_account_ids
         from survivors
         group by surviving_account_id
     ),
@@ -26,8 +42,7 @@ with
         select accounts.account_id, domains.registered_domain
         from accounts
         inner join
-            {{ ref('int_identity__domains') }} as domains
-            on domains.host = accounts.website_host
+            {{ ref('int_identity__domains') }} as domains on domains.host = accounts.website_host
     ),
 
     organizations as (
@@ -41,10 +56,7 @@ with
     ),
 
     workspaces as (
-        select
-            account_id,
-            list_sort(list(source_id)) as workspace_ids,
-            count(*) as workspace_count
+        select account_id, list_sort(list(source_id)) as workspace_ids, count(*) as workspace_count
         from {{ ref('int_identity__workspace_links') }}
         where resolution_status = 'matched'
         group by account_id
@@ -89,34 +101,25 @@ with
             owners.full_name as owner_name,
             accounts.parent_account_id,
             coalesce(merged_duplicates.merged_account_ids, []) as merged_account_ids,
-            coalesce(
-                organizations.zendesk_organization_ids, []
-            ) as zendesk_organization_ids,
-            coalesce(
-                organizations.zendesk_organization_count, 0
-            ) as zendesk_organization_count,
+            coalesce(organizations.zendesk_organization_ids, []) as zendesk_organization_ids,
+            coalesce(organizations.zendesk_organization_count, 0) as zendesk_organization_count,
             coalesce(workspaces.workspace_ids, []) as workspace_ids,
             coalesce(workspaces.workspace_count, 0) as workspace_count,
             accounts.customer_since_date,
             accounts.renewal_date,
             coalesce(current_mrr.mrr, 0) as mrr,
             round(12 * coalesce(current_mrr.mrr, 0), 2) as arr,
-            coalesce(
-                support_users.active_support_user_count, 0
-            ) as active_support_user_count,
-            cast(accounts.created_at as date)
-            <= reporting.as_of_date as is_marketing_customer,
+            coalesce(support_users.active_support_user_count, 0) as active_support_user_count,
+            cast(accounts.created_at as date) <= reporting.as_of_date as is_marketing_customer,
             coalesce(current_mrr.mrr, 0)
             > {{ var('billing_customer_min_mrr') }} as is_billing_customer,
-            coalesce(support_users.active_support_user_count, 0)
-            > 0 as is_support_customer,
+            coalesce(support_users.active_support_user_count, 0) > 0 as is_support_customer,
             accounts.created_at,
             reporting.as_of_date
         from accounts
         cross join reporting
         left join owners on owners.user_id = accounts.owner_user_id
-        left join
-            merged_duplicates on merged_duplicates.account_id = accounts.account_id
+        left join merged_duplicates on merged_duplicates.account_id = accounts.account_id
         left join website_domains on website_domains.account_id = accounts.account_id
         left join organizations on organizations.account_id = accounts.account_id
         left join workspaces on workspaces.account_id = accounts.account_id

@@ -2,12 +2,7 @@ with
 
     monthly as (
         select
-            account_month_id,
-            account_id,
-            revenue_month,
-            snapshot_date,
-            mrr,
-            active_contract_count
+            account_month_id, account_id, revenue_month, snapshot_date, mrr, active_contract_count
         from {{ ref('int_account_mrr_monthly') }}
     ),
 
@@ -77,16 +72,10 @@ with
                 when mrr_movement = 'expansion' then round(mrr - previous_mrr, 2) else 0
             end as expansion_mrr,
             case
-                when mrr_movement = 'contraction'
-                then round(previous_mrr - mrr, 2)
-                else 0
+                when mrr_movement = 'contraction' then round(previous_mrr - mrr, 2) else 0
             end as contraction_mrr,
-            case
-                when mrr_movement = 'churn' then previous_mrr else 0
-            end as churned_mrr,
-            case
-                when mrr_movement = 'reactivation' then mrr else 0
-            end as reactivation_mrr,
+            case when mrr_movement = 'churn' then previous_mrr else 0 end as churned_mrr,
+            case when mrr_movement = 'reactivation' then mrr else 0 end as reactivation_mrr,
             active_contract_count,
             mrr > 0 as is_paying
         from classified

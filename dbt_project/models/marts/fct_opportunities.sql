@@ -1,10 +1,32 @@
 with
 
     opportunities as (
-        select * from {{ ref('stg_salesforce__opportunities') }} where not is_deleted
+        select
+            opportunity_id,
+            account_id,
+            opportunity_name,
+            opportunity_type,
+            stage_name,
+            forecast_category,
+            is_closed,
+            is_won,
+            amount,
+            probability,
+            close_date,
+            contract_start_date,
+            contract_end_date,
+            mrr,
+            owner_user_id,
+            lead_source,
+            created_at,
+            last_modified_at
+        from {{ ref('stg_salesforce__opportunities') }}
+        where not is_deleted
     ),
 
-    survivors as (select * from {{ ref('int_salesforce__account_survivors') }}),
+    survivors as (
+        select account_id, surviving_account_id from {{ ref('int_salesforce__account_survivors') }}
+    ),
 
     primary_contacts as (
         select opportunity_id, contact_id
@@ -12,8 +34,7 @@ with
         where not is_deleted
         qualify
             row_number() over (
-                partition by opportunity_id
-                order by is_primary desc, created_at, contact_id
+                partition by opportunity_id order by is_primary desc, created_at, contact_id
             )
             = 1
     ),
@@ -52,9 +73,7 @@ with
             opportunities.last_modified_at
         from opportunities
         left join survivors on survivors.account_id = opportunities.account_id
-        left join
-            primary_contacts
-            on primary_contacts.opportunity_id = opportunities.opportunity_id
+        left join primary_contacts on primary_contacts.opportunity_id = opportunities.opportunity_id
     )
 
 select

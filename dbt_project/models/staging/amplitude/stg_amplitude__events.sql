@@ -14,10 +14,8 @@ with
         from {{ source('amplitude', 'events') }}
         {% if is_incremental() %}
             where
-                {{ to_utc('_loaded_at') }} > (
-                    select coalesce(max(loaded_at), timestamp '1900-01-01')
-                    from {{ this }}
-                )
+                {{ to_utc('_loaded_at') }}
+                > (select coalesce(max(loaded_at), timestamp '1900-01-01') from {{ this }})
         {% endif %}
     ),
 
@@ -32,18 +30,14 @@ with
             user_id,
             device_id,
             session_id,
-            nullif(
-                trim(json_extract_string(groups, '$.workspace')), ''
-            ) as workspace_id,
-            {{ normalize_email("json_extract_string(user_properties, '$.email')") }}
-            as user_email,
+            nullif(trim(json_extract_string(groups, '$.workspace')), '') as workspace_id,
+            {{ normalize_email("json_extract_string(user_properties, '$.email')") }} as user_email,
             {{ email_domain("json_extract_string(user_properties, '$.email')") }}
             as user_email_domain,
             case
                 when
                     regexp_matches(
-                        json_extract_string(user_properties, '$.email'),
-                        '^[0-9a-f]{64}$'
+                        json_extract_string(user_properties, '$.email'), '^[0-9a-f]{64}$'
                     )
                 then json_extract_string(user_properties, '$.email')
             end as user_email_hmac,

@@ -22,8 +22,7 @@ with
         from renamed
         qualify
             row_number() over (
-                partition by person_id
-                order by last_responded_at desc nulls last, loaded_at desc
+                partition by person_id order by last_responded_at desc nulls last, loaded_at desc
             )
             = 1
     )

@@ -14,10 +14,8 @@ with
         from {{ source('delighted', 'survey_responses') }}
         {% if is_incremental() %}
             where
-                {{ to_utc('_loaded_at') }} > (
-                    select coalesce(max(loaded_at), timestamp '1900-01-01')
-                    from {{ this }}
-                )
+                {{ to_utc('_loaded_at') }}
+                > (select coalesce(max(loaded_at), timestamp '1900-01-01') from {{ this }})
         {% endif %}
     ),
 
@@ -25,20 +23,14 @@ with
         select
             id as response_id,
             json_extract_string(person, '$.id') as person_id,
-            {{ normalize_email("json_extract_string(person, '$.email')") }}
-            as person_email,
-            {{ email_domain("json_extract_string(person, '$.email')") }}
-            as person_email_domain,
+            {{ normalize_email("json_extract_string(person, '$.email')") }} as person_email,
+            {{ email_domain("json_extract_string(person, '$.email')") }} as person_email_domain,
             survey_type,
             score,
             nullif(trim(comment), '') as comment,
             permalink,
-            json_extract_string(
-                person_properties, '$."Survey Program"'
-            ) as survey_program,
-            json_extract_string(
-                person_properties, '$."Delighted Source"'
-            ) as delighted_source,
+            json_extract_string(person_properties, '$."Survey Program"') as survey_program,
+            json_extract_string(person_properties, '$."Delighted Source"') as delighted_source,
             nullif(
                 trim(json_extract_string(person_properties, '$."Workspace ID"')), ''
             ) as workspace_id,
@@ -58,9 +50,7 @@ with
         select *
         from renamed
         qualify
-            row_number() over (
-                partition by response_id order by updated_at desc, loaded_at desc
-            )
+            row_number() over (partition by response_id order by updated_at desc, loaded_at desc)
             = 1
     )
 

@@ -32,8 +32,7 @@ with
         from renamed
         qualify
             row_number() over (
-                partition by survey_distribution_id
-                order by modified_at desc, loaded_at desc
+                partition by survey_distribution_id order by modified_at desc, loaded_at desc
             )
             = 1
     )

@@ -34,8 +34,7 @@ with
         from renamed
         qualify
             row_number() over (
-                partition by opportunity_id
-                order by system_modstamp_at desc, loaded_at desc
+                partition by opportunity_id order by system_modstamp_at desc, loaded_at desc
             )
             = 1
     )

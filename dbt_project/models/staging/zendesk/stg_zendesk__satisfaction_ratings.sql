@@ -26,8 +26,7 @@ with
         from renamed
         qualify
             row_number() over (
-                partition by satisfaction_rating_id
-                order by updated_at desc, loaded_at desc
+                partition by satisfaction_rating_id order by updated_at desc, loaded_at desc
             )
             = 1
     )

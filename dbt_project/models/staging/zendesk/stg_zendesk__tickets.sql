@@ -32,10 +32,7 @@ with
         select *
         from renamed
         qualify
-            row_number() over (
-                partition by ticket_id order by updated_at desc, loaded_at desc
-            )
-            = 1
+            row_number() over (partition by ticket_id order by updated_at desc, loaded_at desc) = 1
     )
 
 select *

@@ -31,10 +31,7 @@ with
         select *
         from renamed
         qualify
-            row_number() over (
-                partition by user_id order by updated_at desc, loaded_at desc
-            )
-            = 1
+            row_number() over (partition by user_id order by updated_at desc, loaded_at desc) = 1
     )
 
 select *
