@@ -77,7 +77,7 @@ SOURCES: dict[str, Source] = {
             "tap-amplitude",
             "/amplitude/api/2",
             "https://amplitude.com/api/2",
-            ("AMPLITUDE_API_KEY", "AMPLITUDE_SECRET_KEY"),
+            ("AMPLITUDE_API_KEY", "AMPLITUDE_SECRET_KEY", "CX360_PII_SALT"),
         ),
     )
 }

@@ -29,8 +29,8 @@ class Scale:
 SCALES: dict[str, Scale] = {
     "tiny": Scale("tiny", 50, 8, 10, 10, 0.3, 0.05),
     "demo": Scale("demo", 500, 12, 30, 20, 0.3, 0.08),
-    "medium": Scale("medium", 10_000, 25, 42, 21, 1.6, 0.12),
-    "large": Scale("large", 50_000, 25, 42, 21, 1.6, 0.12),
+    "medium": Scale("medium", 10_000, 25, 48, 21, 0.22, 0.12),
+    "large": Scale("large", 50_000, 25, 48, 21, 0.22, 0.12),
 }
 
 

@@ -19,6 +19,9 @@ SANDBOX_CREDENTIALS: dict[str, str] = {
     "DELIGHTED_API_KEY": "sandbox-delighted-key",
     "AMPLITUDE_API_KEY": "sandbox-amplitude-key",
     "AMPLITUDE_SECRET_KEY": "sandbox-amplitude-secret",
+    # Not an API credential: the key taps use to hash PII (e-mails) before it lands. The
+    # sandbox supplies one so that the demo runs with no setup.
+    "CX360_PII_SALT": "sandbox-pii-salt",
 }
 
 
