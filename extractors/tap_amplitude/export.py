@@ -12,11 +12,13 @@ from __future__ import annotations
 import re
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import msgspec
+from cx360_singer import normalize_utc
 
 CHUNK_BYTES = 1 << 20
 TIME_FIELDS = (
@@ -94,50 +96,46 @@ def _lines(chunks: Iterator[bytes]) -> Iterator[bytes]:
 
 
 def utc_text(value: Any) -> Any:
-    """Amplitude's `YYYY-MM-DD HH:MM:SS[.ffffff]` (UTC) as cx360's fixed-width UTC form.
-
-    The common shapes are rewritten by slicing (this runs ~7 times per event); anything
-    else goes through the shared parser.
-    """
-    if isinstance(value, str):
-        if len(value) == 26 and value[10] == " ":
-            return f"{value[:10]}T{value[11:]}Z"
-        if len(value) == 19 and value[10] == " ":
-            return f"{value[:10]}T{value[11:]}.000000Z"
+    """An Amplitude instant (`YYYY-MM-DD HH:MM:SS[.ffffff]`, UTC) in cx360's UTC form."""
+    if isinstance(value, str) and len(value) == 19 and value[10] == " ":
+        return f"{value[:10]}T{value[11:]}.000000Z"
     if value is None or value == "":
         return None
-    from cx360_singer import normalize_utc
-
     return normalize_utc(value)
 
 
 def event_shaper(
-    properties: Iterator[str] | list[str], hash_value: Callable[[Any], Any] | None
+    properties: Iterable[str], hash_value: Callable[[Any], Any] | None
 ) -> Callable[[bytes], dict[str, Any]]:
     """A function turning one export line into the record cx360 emits.
 
     Keeps the schema's properties only (as RECORD mode's conformance does), rewrites the
     instants to UTC text, and with `hash_value` replaces `user_properties.email` and
-    `ip_address` by their keyed hashes (PII must not leave the tap).
+    `ip_address` by their keyed hashes (PII must not leave the tap). This runs once per
+    event, so the common case is kept cheap: no copy when every key is known, the usual
+    time shape rewritten by slicing, and hashes memoised (the same users recur).
     """
     keys = tuple(properties)
+    known = frozenset(keys)
     decode = msgspec.json.Decoder().decode
+    hashed = lru_cache(maxsize=1 << 16)(hash_value) if hash_value is not None else None
 
     def shape(line: bytes) -> dict[str, Any]:
-        raw = decode(line)
-        event = {key: raw[key] for key in keys if key in raw}
+        event = decode(line)
+        if not event.keys() <= known:
+            event = {key: event[key] for key in keys if key in event}
         for name in TIME_FIELDS:
-            if name in event:
-                event[name] = utc_text(event[name])
-        if hash_value is not None:
+            value = event.get(name)
+            if value.__class__ is str and len(value) == 26 and value[10] == " ":
+                event[name] = f"{value[:10]}T{value[11:]}Z"
+            elif value is not None:
+                event[name] = utc_text(value)
+        if hashed is not None:
             if event.get("ip_address") is not None:
-                event["ip_address"] = hash_value(event["ip_address"])
+                event["ip_address"] = hashed(event["ip_address"])
             user_properties = event.get("user_properties")
-            if isinstance(user_properties, dict) and user_properties.get("email") is not None:
-                event["user_properties"] = {
-                    **user_properties,
-                    "email": hash_value(user_properties["email"]),
-                }
+            if user_properties.__class__ is dict and user_properties.get("email") is not None:
+                user_properties["email"] = hashed(user_properties["email"])
         return event
 
     return shape

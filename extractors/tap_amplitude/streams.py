@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import tempfile
+import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -30,6 +31,7 @@ from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig, Storag
 from singer_sdk.helpers.types import Context
 
 from .export import ExportFileError, event_shaper, iter_export_lines
+from .prefetch import prefetched
 
 DEFAULT_BASE_URL = "https://amplitude.com/api/2"
 KEY_ENVS = ("AMPLITUDE_API_KEY", "AMPLITUDE_SECRET_KEY")
@@ -37,6 +39,8 @@ HOUR = timedelta(hours=1)
 AVAILABILITY_DELAY = timedelta(hours=2)
 """Amplitude makes events exportable about two hours after it receives them."""
 MAX_WINDOW_HOURS = 365 * 24
+GROW_BELOW_BYTES = 16 << 20
+SHRINK_ABOVE_BYTES = 256 << 20
 DEFAULT_BATCH_SIZE_ROWS = 100_000
 DOWNLOAD_CHUNK_BYTES = 1 << 20
 SCHEMA = json.loads((resources.files(__package__) / "schemas" / "events.json").read_text())
@@ -108,9 +112,11 @@ class EventsStream(CX360RESTStream):
         return None
 
     # -- windows -------------------------------------------------------------------------
-    def _window(self) -> timedelta:
-        hours = int(self.config.get("window_hours", 24))
-        return HOUR * max(1, min(MAX_WINDOW_HOURS, hours))
+    def _window_bounds(self) -> tuple[timedelta, timedelta]:
+        """(dense-data window, growth cap), both within 1 hour … 365 days."""
+        base = max(1, min(MAX_WINDOW_HOURS, int(self.config.get("window_hours", 24))))
+        cap = int(self.config.get("max_window_hours", MAX_WINDOW_HOURS))
+        return HOUR * base, HOUR * max(base, min(MAX_WINDOW_HOURS, cap))
 
     def _download(self, start: datetime, end: datetime, target: Path) -> tuple[bool, datetime]:
         """Fetch [start, end) to `target`; return (has data, server now). 404 = no data."""
@@ -156,38 +162,61 @@ class EventsStream(CX360RESTStream):
     ) -> Iterator[tuple[datetime, Iterator[bytes]]]:
         """(window end, its export lines) for each complete window from the bookmark on.
 
-        Consume each window's lines before asking for the next window: the file is reused.
+        Consume each window's lines before asking for the next: its file is then deleted.
+        The next window downloads on a worker thread meanwhile (see `_downloads`).
         """
         start_value = self.get_starting_replication_key_value(context)
-        current = _floor_hour(parse_instant(start_value) or datetime(2023, 1, 1, tzinfo=UTC))
-        window = self._window()
-        server_time: datetime | None = None
+        start = _floor_hour(parse_instant(start_value) or datetime(2023, 1, 1, tzinfo=UTC))
         with tempfile.TemporaryDirectory(prefix="tap-amplitude-") as folder:
-            target = Path(folder) / "export.zip"
-            while True:
-                if server_time is None:
-                    end = current + HOUR  # the probe: cheap, and it reveals the server's now
-                else:
-                    available = _floor_hour(server_time - AVAILABILITY_DELAY)
-                    if current >= available:
-                        return
-                    end = min(current + window, available)
-                try:
-                    found, server_time = self._download(current, end, target)
-                except WindowTooLargeError:
-                    if end - current <= HOUR:
-                        raise
-                    window = HOUR * max(1, (end - current) // HOUR // 2)
-                    self.logger.warning("Export range too large; retrying with %s", window)
-                    continue
-                if end > server_time - AVAILABILITY_DELAY:
-                    self.logger.info(
-                        "No complete export window after %s yet (server time %s)",
-                        current.isoformat(), server_time.isoformat(),
-                    )  # fmt: skip
-                    return  # only the probe can get here: its data is not final yet
-                yield end, (iter_export_lines(target) if found else iter(()))
-                current = end
+            downloads = prefetched(self._downloads(start, Path(folder)), name="amplitude-export")
+            for end, path in downloads:
+                yield end, (iter_export_lines(path) if path else iter(()))
+                if path:
+                    path.unlink()
+
+    def _downloads(self, start: datetime, folder: Path) -> Iterator[tuple[datetime, Path | None]]:
+        """Download complete windows from `start` on: (window end, ZIP path or None if empty).
+
+        Windows are `window_hours` long where data is dense; through sparse stretches (an
+        answer under GROW_BELOW_BYTES) the next one doubles, up to `max_window_hours`, and
+        an answer over SHRINK_ABOVE_BYTES halves the next (never below `window_hours`). A
+        three-year backfill of a small project thus takes a dozen requests instead of a
+        thousand; a 400 (over 4 GB) halves the window at once.
+        """
+        base, cap = self._window_bounds()
+        window, current = base, start
+        server_time: datetime | None = None
+        for number in itertools.count(1):
+            if server_time is None:
+                end = current + HOUR  # the probe: cheap, and it reveals the server's now
+            else:
+                available = _floor_hour(server_time - AVAILABILITY_DELAY)
+                if current >= available:
+                    return
+                end = min(current + window, available)
+            target = folder / f"window-{number}.zip"
+            try:
+                found, server_time = self._download(current, end, target)
+            except WindowTooLargeError:
+                if end - current <= HOUR:
+                    raise
+                window = HOUR * max(1, (end - current) // HOUR // 2)
+                self.logger.warning("Export range too large; retrying with %s", window)
+                continue
+            if end > server_time - AVAILABILITY_DELAY:
+                self.logger.info(
+                    "No complete export window after %s yet (server time %s)",
+                    current.isoformat(), server_time.isoformat(),
+                )  # fmt: skip
+                return  # only the probe can get here: its data is not final yet
+            size = target.stat().st_size if found else 0
+            yield end, (target if found else None)
+            if end - current >= window:  # a full-length window tells how dense data is
+                if size < GROW_BELOW_BYTES:
+                    window = min(cap, window * 2)
+                elif size > SHRINK_ABOVE_BYTES:
+                    window = max(base, HOUR * (window // HOUR // 2))
+            current = end
 
     def _shaper(self) -> Any:
         salt = self._credentials().get(PII_SALT_ENV)
@@ -202,17 +231,13 @@ class EventsStream(CX360RESTStream):
 
     # -- RECORD mode ---------------------------------------------------------------------
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        shape = self._shaper()
-        for end, lines in self._export_windows(context):
-            try:
-                for line in lines:
-                    yield shape(line)
-            except (ExportFileError, ValueError) as error:
-                raise FatalAPIError(
-                    f"GET /export up to {end}: unreadable export: {error}"
-                ) from error
-            self._bookmark(context, end)
-            self._write_state_message()
+        """Events in upload order; after each window, its end is the bookmark (+ STATE)."""
+        for item in self._items(context):
+            if isinstance(item, datetime):
+                self._bookmark(context, item)
+                self._write_state_message()
+            else:
+                yield item
 
     # -- BATCH mode ----------------------------------------------------------------------
     def get_batch_config(self, config: Mapping) -> BatchConfig | None:
@@ -234,38 +259,56 @@ class EventsStream(CX360RESTStream):
     def get_batches(
         self, batch_config: BatchConfig, context: Context | None = None
     ) -> Iterator[tuple[BaseBatchFileEncoding, list[str]]]:
-        """Files of at most `batch_size` events; singer-sdk writes STATE after each one.
+        """Files of `batch_size` events, filled across windows; STATE follows each file.
 
-        The bookmark that STATE carries is the window's end after its last file, else the
-        last written event's upload time (a resume re-reads from that hour).
+        Few big files, not one per window: the loader commits once per BATCH message.
+        The bookmark a file's STATE carries is the end of the last window it completed
+        when no event came after that, else its last event's upload time (a resume then
+        re-reads from that hour).
         """
         self._write_starting_replication_value(context)
         writer = GzipJsonlBatchWriter(
             _local_path(batch_config.storage.root), self.name, compresslevel=1
         )
-        shape = self._shaper()
-        size = batch_config.batch_size
+        items = self._items(context)
+        mark: list[Any] = [None]  # what the rows written so far allow the bookmark to be
+
+        def rows(first: dict[str, Any]) -> Iterator[dict[str, Any]]:
+            yield first
+            mark[0] = first["server_upload_time"]
+            written = 1
+            while written < batch_config.batch_size:
+                item = next(items, None)
+                if item is None:
+                    return
+                if isinstance(item, datetime):
+                    mark[0] = item
+                    continue
+                yield item
+                mark[0] = item["server_upload_time"]
+                written += 1
+
         with self.get_record_counter() as counter, self.get_sync_timer():
-            for end, lines in self._export_windows(context):
-                events = map(shape, lines)
-                head = next(events, None)
-                while head is not None:
-                    last: list[dict[str, Any]] = [head]
-                    chunk = _remember_last(
-                        itertools.chain([head], itertools.islice(events, size - 1)), last
-                    )
-                    uri, count = writer.write(chunk)
-                    counter.increment(count)
-                    head = next(events, None)
-                    self._bookmark(context, end if head is None else last[0]["server_upload_time"])
-                    yield batch_config.encoding, [uri]
-                self._bookmark(context, end)  # an empty window is complete too
+            for item in items:
+                if isinstance(item, datetime):  # a window with nothing left to write
+                    self._bookmark(context, item)
+                    continue
+                uri, count = writer.write(rows(item))
+                counter.increment(count)
+                self._bookmark(context, mark[0])
+                yield batch_config.encoding, [uri]
 
-
-def _remember_last(rows: Iterator[dict[str, Any]], last: list[dict[str, Any]]) -> Iterator[dict]:
-    for row in rows:
-        last[0] = row
-        yield row
+    def _items(self, context: Context | None) -> Iterator[dict[str, Any] | datetime]:
+        """Shaped events, each window followed by its end (a datetime)."""
+        shape = self._shaper()
+        for end, lines in self._export_windows(context):
+            try:
+                yield from map(shape, lines)
+            except (ExportFileError, zipfile.BadZipFile, ValueError) as error:
+                raise FatalAPIError(
+                    f"GET /export up to {end}: unreadable export: {error}"
+                ) from None
+            yield end
 
 
 def _check_no_data_answer(response: requests.Response) -> None:

@@ -138,13 +138,30 @@ def test_incremental_reads_exactly_the_new_events(sandbox: RunningSandbox, contr
 
 
 def test_empty_windows_are_skipped_not_fatal(sandbox: RunningSandbox, control) -> None:
-    records, _, state = run_tap(config_for(sandbox, window_hours=1, start_date="2026-10-30"))
+    records, _, state = run_tap(
+        config_for(sandbox, window_hours=1, max_window_hours=1, start_date="2026-10-30")
+    )
     statuses = [e["status"] for e in control.requests_log() if e["api"] == "amplitude"]
     assert 404 in statuses and 200 in statuses  # some hours hold no events
     expected = truth(sandbox, datetime(2026, 10, 30, tzinfo=UTC), NOW - timedelta(hours=2))
     assert {r["uuid"] for r in records} == set(expected)
     # Empty but complete hours move the bookmark; the two unavailable hours do not.
     assert bookmark(state) == "2026-10-31T22:00:00.000000Z"
+
+
+def test_sparse_history_widens_windows(sandbox: RunningSandbox, control) -> None:
+    """Three years from the default start_date: windows double through sparse data."""
+    records, _, state = run_tap({**config_for(sandbox), "start_date": "2023-01-01T00:00:00Z"})
+    requests = [e for e in control.requests_log() if e["api"] == "amplitude"]
+    assert len(requests) < 40  # fixed daily windows would take ~1,400
+    assert bookmark(state) == "2026-10-31T22:00:00.000000Z"
+    assert (
+        len(records)
+        == sandbox.server.cursor()
+        .execute("SELECT count(*) FROM amp_events WHERE server_upload_time < '2026-10-31 22:00:00'")
+        .fetchall()[0][0]
+    )
+    assert len({r["uuid"] for r in records}) == len(records)
 
 
 def test_batch_files_equal_record_mode_and_hash_pii(sandbox: RunningSandbox, tmp_path) -> None:
@@ -170,12 +187,12 @@ def test_hash_pii_off_keeps_emails(sandbox: RunningSandbox, monkeypatch) -> None
 
 
 def test_faults_give_identical_records(sandbox: RunningSandbox, control) -> None:
-    clean, _, clean_state = run_tap(config_for(sandbox, window_hours=4))
+    clean, _, clean_state = run_tap(config_for(sandbox, window_hours=4, max_window_hours=4))
     control.faults(
         rate_429=0.05, rate_5xx=0.05, rate_drop=0.05, rate_truncate=0.05, seed=5,
         apis=["amplitude"],
     )  # fmt: skip
-    faulty, _, faulty_state = run_tap(config_for(sandbox, window_hours=4))
+    faulty, _, faulty_state = run_tap(config_for(sandbox, window_hours=4, max_window_hours=4))
     counters = control.status()["counters"]
     assert counters["faults_truncate"] > 0
     assert counters["faults_429"] + counters["faults_5xx"] + counters["faults_drop"] > 0
