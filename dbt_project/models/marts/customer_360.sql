@@ -242,23 +242,27 @@ with
                     and user_days.activity_date
                     > reporting.as_of_date - 2 * {{ var('usage_window_days') }}
             ) as active_users_previous_30_days,
-            coalesce(
-                sum(user_days.event_count) filter (
-                    where
-                        user_days.activity_date
-                        > reporting.as_of_date - {{ var('usage_window_days') }}
-                ),
-                0
+            cast(
+                coalesce(
+                    sum(user_days.event_count) filter (
+                        where
+                            user_days.activity_date
+                            > reporting.as_of_date - {{ var('usage_window_days') }}
+                    ),
+                    0
+                ) as bigint
             ) as events_last_30_days,
-            coalesce(
-                sum(user_days.event_count) filter (
-                    where
-                        user_days.activity_date
-                        <= reporting.as_of_date - {{ var('usage_window_days') }}
-                        and user_days.activity_date
-                        > reporting.as_of_date - 2 * {{ var('usage_window_days') }}
-                ),
-                0
+            cast(
+                coalesce(
+                    sum(user_days.event_count) filter (
+                        where
+                            user_days.activity_date
+                            <= reporting.as_of_date - {{ var('usage_window_days') }}
+                            and user_days.activity_date
+                            > reporting.as_of_date - 2 * {{ var('usage_window_days') }}
+                    ),
+                    0
+                ) as bigint
             ) as events_previous_30_days,
             max(user_days.last_event_at) as last_product_event_at
         from user_days
