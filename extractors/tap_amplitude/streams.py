@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import tempfile
@@ -167,8 +168,13 @@ class EventsStream(CX360RESTStream):
         """
         start_value = self.get_starting_replication_key_value(context)
         start = _floor_hour(parse_instant(start_value) or datetime(2023, 1, 1, tzinfo=UTC))
-        with tempfile.TemporaryDirectory(prefix="tap-amplitude-") as folder:
-            downloads = prefetched(self._downloads(start, Path(folder)), name="amplitude-export")
+        with (
+            tempfile.TemporaryDirectory(prefix="tap-amplitude-") as folder,
+            # closed before the folder goes: the worker may be mid-download into it
+            contextlib.closing(
+                prefetched(self._downloads(start, Path(folder)), name="amplitude-export")
+            ) as downloads,
+        ):
             for end, path in downloads:
                 yield end, (iter_export_lines(path) if path else iter(()))
                 if path:

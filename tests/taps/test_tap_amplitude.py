@@ -6,6 +6,7 @@ import atexit
 import contextlib
 import gzip
 import io
+import itertools
 import json
 import tempfile
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from cx360_sandbox.server.credentials import sandbox_credentials
 from cx360_sandbox.store import generate_world
 from cx360_singer import hash_pii
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
+from tap_amplitude.prefetch import prefetched
 from tap_amplitude.tap import TapAmplitude
 
 API = "/amplitude/api/2"
@@ -211,3 +213,28 @@ def test_missing_credentials_are_listed_together(
 def test_wrong_base_url_is_not_an_empty_export(sandbox: RunningSandbox) -> None:
     with pytest.raises(Exception, match="check base_url"):
         run_tap({**config_for(sandbox), "base_url": sandbox.url + "/amplitude/api/3"})
+
+
+def test_prefetch_keeps_order_raises_in_order_and_stops_early() -> None:
+    def produce(fail_at: int | None = None) -> Iterator[int]:
+        for number in range(5):
+            if number == fail_at:
+                raise ValueError(f"boom at {number}")
+            yield number
+
+    assert list(prefetched(produce())) == [0, 1, 2, 3, 4]
+    seen: list[int] = []
+    with pytest.raises(ValueError, match="boom at 3"):
+        seen.extend(prefetched(produce(fail_at=3)))
+    assert seen == [0, 1, 2]
+    closed: list[bool] = []
+
+    def endless() -> Iterator[int]:
+        try:
+            yield from itertools.count()
+        finally:
+            closed.append(True)
+
+    with contextlib.closing(prefetched(endless())) as numbers:
+        assert next(numbers) == 0
+    assert closed == [True]  # the worker closed its source when we stopped early
