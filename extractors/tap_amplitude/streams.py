@@ -62,7 +62,8 @@ def _hour_param(moment: datetime) -> str:
 class EventsStream(CX360RESTStream):
     """Raw events, by hourly buckets of `server_upload_time` (what the Export API ranges on).
 
-    * Windows of `window_hours` start at the bookmark's hour. A window is requested only
+    * Windows start at the bookmark's hour; `window_hours` long where data is dense,
+      wider through sparse history (see `_downloads`). A window is requested only
       once it ended at least two hours before the *server's* now (the `Date` header; the
       first request is a one-hour probe that also tells us that clock), and its end
       becomes the bookmark only after every event in it was emitted. Late events (an

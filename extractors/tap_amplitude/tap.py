@@ -34,7 +34,16 @@ class TapAmplitude(Tap):
             default=24,
             minimum=1,
             maximum=MAX_WINDOW_HOURS,
-            description="Hours of upload time per export request (at most 365 days).",
+            description="Hours of upload time per export request where data is dense.",
+        ),
+        th.Property(
+            "max_window_hours",
+            th.IntegerType,
+            default=MAX_WINDOW_HOURS,
+            minimum=1,
+            maximum=MAX_WINDOW_HOURS,
+            description="Through sparse history a request window doubles up to this many "
+            "hours (365 days, the API's limit); set it to window_hours for fixed windows.",
         ),
         th.Property(
             "batch_mode",
