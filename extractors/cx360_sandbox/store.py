@@ -18,7 +18,7 @@ from . import world
 from .scale import Scale, get_scale
 from .timeline import ANCHOR, HORIZON
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 DEFAULT_ROOT = Path(".cx360") / "sandbox"
 
 

@@ -82,6 +82,8 @@ class Person:
     product_user_index: int | None = None
     contact_id: str | None = None
     is_product_only: bool = False
+    contact_created_at: int | None = None
+    zendesk_joined_at: int | None = None
 
 
 @dataclass
@@ -391,7 +393,7 @@ class WorldGenerator:
             # ambiguous and must not decide the match.
             if index > 10 and rng.random() < 0.02:
                 parent = self.companies[rng.randrange(len(self.companies))]
-                if parent.parent_company_id is None:
+                if parent.parent_company_id is None and parent.created_at <= created:
                     company.parent_company_id = parent.company_id
                     company.domain = parent.domain
                     company.region = parent.region
@@ -586,6 +588,7 @@ class WorldGenerator:
         created = company.created_at + rng.randrange(0, 120) * DAY + rng.randrange(DAY)
         if created >= HORIZON:
             created = company.created_at + rng.randrange(DAY)
+        person.contact_created_at = created
         title = None if rng.random() < 0.25 else rng.choice(names.ROLE_TITLES[person.role])
         role_label = None if rng.random() < 0.08 else names.SF_ROLE_LABEL[person.role]
         row = dict(
@@ -668,7 +671,7 @@ class WorldGenerator:
         contract_start: int, contract_end: int, won: bool | None, primary: Person | None,
     ) -> None:  # fmt: skip
         """`won=None` means still open (pipeline)."""
-        created = close - rng.randrange(20, 90) * DAY
+        created = max(company.created_at, close - rng.randrange(20, 90) * DAY)
         if created >= HORIZON:
             return
         number = self.next_id("opportunity")
@@ -692,12 +695,14 @@ class WorldGenerator:
                 LastModifiedDate=close, SystemModstamp=close, _valid_from=close,
             )  # fmt: skip
             self.t_sf_opps.append(**row)
-        if primary is not None and primary.contact_id:
+        role_added = max(created, (primary and primary.contact_created_at) or created)
+        if primary is not None and primary.contact_id and role_added < HORIZON:
+            # A contact role can only name a contact that exists already.
             self.t_sf_ocr.append(
                 Id=salesforce_id("OpportunityContactRole", number), OpportunityId=opp_id,
                 ContactId=primary.contact_id, Role="Decision Maker", IsPrimary=True,
-                IsDeleted=False, CreatedDate=created, LastModifiedDate=created,
-                SystemModstamp=created, _valid_from=created,
+                IsDeleted=False, CreatedDate=role_added, LastModifiedDate=role_added,
+                SystemModstamp=role_added, _valid_from=role_added,
             )  # fmt: skip
         if won is not None and close < HORIZON and primary is not None:
             self._maybe_sales_txs(company, primary, opp_id, close, rng)
@@ -780,6 +785,7 @@ class WorldGenerator:
             person.product_user_index = self._product_user_seq
             joined = created + rng.randrange(0, 30) * DAY + rng.randrange(DAY)
             joined = min(joined, HORIZON - 1)
+            person.zendesk_joined_at = joined
             org = org_id if rng.random() < 0.8 else None
             if duplicate_org is not None and org is not None and rng.random() < 0.3:
                 org = duplicate_org
@@ -848,8 +854,10 @@ class WorldGenerator:
                     rate *= 0.3
                 for _ in range(self._poisson(rng, rate)):
                     created = month + rng.randrange(30 * DAY)
-                    if created < HORIZON:
-                        self._emit_ticket(company, rng.choice(requesters), created, rng)
+                    # Only people who have a Zendesk user by then can open a ticket.
+                    joined = [p for p in requesters if (p.zendesk_joined_at or 0) <= created]
+                    if created < HORIZON and joined:
+                        self._emit_ticket(company, rng.choice(joined), created, rng)
             month += 30 * DAY
 
     @staticmethod

@@ -240,7 +240,7 @@ def distributions(request: Request) -> Response:
         month_key = send_month.strftime("%Y%m")
         elements.append(
             {
-                "id": f"EMD_{survey_id[3:10]}{month_key}",
+                "id": f"EMD_{survey_id[-7:]}{month_key}",
                 "parentDistributionId": None,
                 "ownerId": "UR_cx360owner",
                 "organizationId": "cx360sandbox",

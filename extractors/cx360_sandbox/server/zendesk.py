@@ -223,9 +223,13 @@ def _time_export(
     if not end_of_stream and end_time == start_time:
         # A full page inside one second: serve the rest of that second too and move on,
         # because `start_time=end_time` would return this same page forever.
-        rest = server.cursor().execute(
-            sql.replace("LIMIT ?", "OFFSET ?"), [start_time, min(start_time, cutoff), per_page]
-        ).fetchall()
+        rest = (
+            server.cursor()
+            .execute(
+                sql.replace("LIMIT ?", "OFFSET ?"), [start_time, min(start_time, cutoff), per_page]
+            )
+            .fetchall()
+        )
         rows += rest
         end_time += 1
     items = [json.loads(row[0]) for row in rows]
