@@ -21,7 +21,7 @@ header h1{margin:0;font-size:1.6rem}header p{margin:.3rem 0 0;color:#bcccdc;font
 nav{padding:.6rem 2rem;background:#fff;border-bottom:1px solid var(--line);font-size:.9rem}
 nav a{margin-right:1rem;color:var(--accent);text-decoration:none}main{padding:1rem 2rem 3rem}
 section{margin-top:1.5rem}section>h2{font-size:1.2rem;border-bottom:2px solid var(--line);padding-bottom:.3rem}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:1rem}
+.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(520px,1fr));gap:1rem}
 .card{background:#fff;border:1px solid var(--line);border-radius:10px;padding:.8rem 1rem;min-width:0}
 .card h3{margin:.1rem 0 .2rem;font-size:1rem}.card p.note{margin:.2rem 0 .4rem;color:var(--muted);font-size:.85rem}
 .todo{border-style:dashed;background:#fffbea}.todo code{font-size:.85rem}
@@ -92,6 +92,11 @@ def build_report(
         )
         parts += rendered[section]
         parts.append("</div></section>")
+    # charts render while the page is still being parsed: fit them to their final cards
+    parts.append(
+        "<script>window.addEventListener('load',function(){document.querySelectorAll("
+        "'.js-plotly-plot').forEach(function(p){Plotly.Plots.resize(p);});});</script>"
+    )
     parts.append(
         "</main><footer>cx360 · charts by Plotly (embedded, works offline) · numbers from the "
         "published BI snapshot, so they match what BI tools read.</footer></body></html>"
@@ -126,6 +131,8 @@ def _render(chart: Chart, con, pio, result: ReportResult, kpis: list) -> str:
         full_html=False,
         include_plotlyjs=False,
         div_id=f"chart-{chart.id}",
+        default_width="100%",
+        default_height=f"{figure.layout.height or 360}px",
         config={"displaylogo": False, "responsive": True},
     )
     return (

@@ -102,6 +102,7 @@ def arr_by_month(con):
             y=sign * frame[part],
             name=part.replace("_mrr", " MRR").replace("_", " "),
             marker_color=colors[part],
+            opacity=0.75,
             yaxis="y2",
         )
     figure.add_scatter(

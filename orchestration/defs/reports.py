@@ -65,6 +65,19 @@ def build_snapshot_asset(mart_nodes: list[dict]):
     return bi_snapshot
 
 
+def offline_dbt_docs(html: str) -> str:
+    """Two load errors of dbt's static docs page, fixed in our copy:
+
+    * the sidebar icons bind ``xlink:href="{{ getIcon(...) }}"`` before Angular has
+      interpolated it, so the browser requests the literal template; ``ng-attr-`` sets the
+      attribute only once it is interpolated;
+    * the favicon link is an unbuilt ``${require(...)}`` placeholder; an empty data URI
+      stops the request.
+    """
+    html = html.replace('xlink:href="{{ getIcon(', 'ng-attr-xlink:href="{{ getIcon(')
+    return html.replace("href=\"${require('./assets/favicons/favicon.ico')}\"", 'href="data:,"')
+
+
 def build_dbt_docs_asset(project: DbtProject, model_keys: list[AssetKey]):
     @asset(
         name="dbt_docs",
@@ -84,7 +97,7 @@ def build_dbt_docs_asset(project: DbtProject, model_keys: list[AssetKey]):
             ).wait()
         static = invocation.target_path / "static_index.html"
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(static, target)
+        target.write_text(offline_dbt_docs(static.read_text(encoding="utf-8")), encoding="utf-8")
         for name in ("manifest.json", "catalog.json"):
             if (invocation.target_path / name).exists():
                 shutil.copyfile(invocation.target_path / name, target.parent / name)
