@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -210,6 +211,14 @@ class SandboxServer(ThreadingHTTPServer):
                 return window - elapsed
             self._rate_windows[api] = (started, used + 1)
             return None
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients hanging up (the dropped-connection faults, killed taps) are normal here;
+        anything else is a sandbox bug and is printed as usual."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
 
     def log(self, entry: dict[str, Any]) -> None:
         with self.lock:
