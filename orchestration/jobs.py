@@ -131,11 +131,18 @@ def run_main_job(
     ``env`` adds environment values for this run (e.g. credentials); with ``sandbox=True``
     the sandbox's URLs and credentials are used for every source not given in ``env``.
     """
+    terminal = sys.stdout  # bound now: during the run, stdout (dbt's log) goes to a file
     if echo is None:
-        terminal = sys.stdout  # bound now: the run's own stdout (dbt's log) goes to a file
 
         def echo(message: str) -> None:
             print(message, file=terminal, flush=True)
+
+    else:
+        given = echo
+
+        def echo(message: str) -> None:  # e.g. typer.echo, which writes to sys.stdout
+            with contextlib.redirect_stdout(terminal):
+                given(message)
 
     started = time.perf_counter()
     data_dir = Path(data_dir).resolve()
@@ -226,6 +233,8 @@ def _run(started, data_dir, warehouse, dbt_project_dir, instance, echo) -> MainJ
         if event.event_type == DagsterEventType.STEP_FAILURE:
             outcome.failed_steps.append(event.step_key or "?")
             error = retried.get(event.step_key or "?") or event.step_failure_data.error
+            while error is not None and error.cause is not None:  # the user code's own error
+                error = error.cause
             message = error.message.strip().splitlines() if error else ["(no error message)"]
             outcome.failures.append(f"{event.step_key}: {message[0]}" + (
                 "" if len(message) == 1 else " " + " ".join(m.strip() for m in message[1:4])))  # fmt: skip

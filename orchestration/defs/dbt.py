@@ -229,8 +229,10 @@ def _parse_period(spec: Mapping[str, Any] | None) -> timedelta | None:
 def freshness_specs(manifest: Mapping[str, Any]) -> list[tuple[AssetCheckSpec, dict[str, Any]]]:
     specs = []
     for source in manifest.get("sources", {}).values():
-        freshness = source.get("freshness") or {}
-        loaded_at = source.get("loaded_at_field")
+        config = source.get("config") or {}
+        freshness = source.get("freshness") or config.get("freshness") or {}
+        loaded_at = source.get("loaded_at_field") or config.get("loaded_at_field")
+        table = source.get("identifier") or source["name"]
         warn, error = (
             _parse_period(freshness.get("warn_after")),
             _parse_period(freshness.get("error_after")),
@@ -249,7 +251,8 @@ def freshness_specs(manifest: Mapping[str, Any]) -> list[tuple[AssetCheckSpec, d
                     ),
                 ),
                 {
-                    "relation": source["relation_name"],
+                    # not relation_name: its database is the warehouse file's stem at parse time
+                    "relation": f'"{source["schema"]}"."{table}"',
                     "loaded_at": loaded_at,
                     "warn": warn,
                     "error": error,
