@@ -436,17 +436,35 @@ def load_results(data_dir: Path) -> list[TableValidation]:
     ]
 
 
-def build_data_docs(data_dir: Path) -> Path:
+DATA_DOCS_RUNS_KEPT = 20
+
+
+def prune_runs(store: Path, keep: int = DATA_DOCS_RUNS_KEPT) -> None:
+    """Retention: keep the newest `keep` runs per suite (``<suite>/<run name>/<run time>/``)."""
+    if not store.exists():
+        return
+    for suite in (p for p in store.iterdir() if p.is_dir()):
+        runs = sorted((r for name in suite.iterdir() if name.is_dir() for r in name.iterdir()
+                       if r.is_dir()), key=lambda r: r.name, reverse=True)  # fmt: skip
+        for old in runs[keep:]:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def build_data_docs(data_dir: Path, keep_runs: int = DATA_DOCS_RUNS_KEPT) -> Path:
     """Build the GX Data Docs site in the workspace and make it readable offline.
 
     The site's templates pull Bootstrap, jQuery and Font Awesome from CDNs; offline those
     requests fail (and leave console errors), so every remote stylesheet and script is removed
     and a small local stylesheet takes their place. The pages are server-rendered HTML, so the
     content stays complete; :mod:`orchestration.quality_report` is the summary people read.
+    Retention: the newest `keep_runs` validation results per suite are kept.
     """
+    root = Path(data_dir).resolve() / "gx" / "uncommitted"
+    site = root / "data_docs" / "local_site"
+    for store in (root / "validations", site / "validations"):
+        prune_runs(store, keep_runs)
     context = get_context(data_dir)
     context.build_data_docs()
-    site = Path(data_dir).resolve() / "gx" / "uncommitted" / "data_docs" / "local_site"
     make_offline(site)
     return site / "index.html"
 
@@ -480,12 +498,47 @@ def make_offline(site: Path) -> None:
             cleaned,
             flags=re.DOTALL,
         )
+        # remote images (logo, tracking pixel) and favicons GX links with wrong relative paths
+        cleaned = re.sub(r"https?://great-expectations-web-assets[^'\")\s]*", "data:,", cleaned)
+        cleaned = re.sub(r'(<link rel="shortcut icon" href=")[^"]*(")', r"\1data:,\2", cleaned)
         if "cx360_offline.css" not in cleaned:
             depth = len(page.relative_to(site).parts) - 1
             href = "../" * depth + "static/styles/cx360_offline.css"
             cleaned = cleaned.replace("</head>", f'<link rel="stylesheet" href="{href}"></head>', 1)
+        if page == site / "index.html":
+            cleaned = _with_static_index(site, cleaned)
         if cleaned != text:
             page.write_text(cleaned, encoding="utf-8")
+
+
+def _with_static_index(site: Path, html: str) -> str:
+    """GX fills its index tables with JavaScript (bootstrap-table); offline we list the pages."""
+    import html as html_lib
+
+    marker = "<!-- cx360 static index -->"
+    if marker in html:
+        html = html[: html.index(marker)] + html[html.index("</body>") :]
+    validations = sorted(
+        site.glob("validations/**/*.html"), key=lambda p: p.parent.name, reverse=True
+    )
+    latest: dict[str, Path] = {}
+    for path in validations:  # newest first: keep the latest run per suite
+        suite = path.relative_to(site / "validations").parts[0]
+        latest.setdefault(suite, path)
+    suites = sorted(site.glob("expectations/**/*.html"))
+    items = [marker, "<div style='margin:1rem 0'><h3>Latest validation per suite</h3><ul>"]
+    for suite, path in sorted(latest.items()):
+        run = path.parent.name
+        href = html_lib.escape(path.relative_to(site).as_posix())
+        items.append(f"<li><a href='{href}'>{html_lib.escape(suite)}</a> <small>{run}</small></li>")
+    items.append("</ul><h3>Expectation suites</h3><ul>")
+    for path in suites:
+        href = html_lib.escape(path.relative_to(site).as_posix())
+        items.append(f"<li><a href='{href}'>{html_lib.escape(path.stem)}</a></li>")
+    items.append(
+        f"</ul><p><small>{len(validations)} validation results in total.</small></p></div>"
+    )
+    return html.replace("</body>", "".join(items) + "</body>", 1)
 
 
 def validate_all(

@@ -196,15 +196,17 @@ def nps_by_quarter(con):
 
     table = "mart_nps_quarterly"
     cols = columns(con, table)
-    quarter = pick(cols, table, "quarter", "response_quarter", "quarter_start")
+    quarter = pick(cols, table, "quarter_start", "quarter", "response_quarter")
     nps = pick(cols, table, "nps", "nps_response_weighted")
-    moe = pick(cols, table, "margin_of_error", "nps_margin_of_error", "moe")
-    n = pick(cols, table, "n", "responses", "response_count")
+    moe = pick(cols, table, "nps_margin_of_error", "margin_of_error", "moe")
+    n = pick(cols, table, "responses", "n", "response_count")
     where = _overall_filter(cols)
     frame = con.execute(
-        f"select {_q(quarter)}::varchar as quarter, {_q(nps)} as nps, {_q(moe)} as moe, {_q(n)} as n"
-        f" from {table} {where} order by 1"
+        f"select {_q(quarter)}::varchar as quarter, {_q(nps)} as nps, {_q(moe)} as moe,"
+        f" {_q(n)} as n from {table} {where} order by 1"
     ).df()
+    if frame.empty:
+        raise MissingMartError(f"overall rows in `{table}`")
     figure = go.Figure(
         go.Scatter(
             x=frame["quarter"],
@@ -219,11 +221,14 @@ def nps_by_quarter(con):
     return _layout(figure, yaxis={"title": "NPS", "range": [-100, 100], "zeroline": True})
 
 
+BREAKDOWNS = (("breakdown", "breakdown_value"), ("dimension", "dimension_value"))
+
+
 def _overall_filter(cols: Sequence[str]) -> str:
-    """Marts in long format carry a dimension column; keep the overall rows."""
-    for column in ("dimension", "breakdown", "grouping"):
+    """Marts in long format carry a breakdown column; keep the overall rows."""
+    for column, _ in BREAKDOWNS:
         if column in cols:
-            return f"where {_q(column)} in ('overall', 'all', 'total')"
+            return f"where {_q(column)} in ('all', 'overall', 'total')"
     return ""
 
 
@@ -232,24 +237,21 @@ def nps_by_segment(con):
 
     table = "mart_nps_quarterly"
     cols = columns(con, table)
-    quarter = pick(cols, table, "quarter", "response_quarter", "quarter_start")
+    quarter = pick(cols, table, "quarter_start", "quarter", "response_quarter")
     nps = pick(cols, table, "nps", "nps_response_weighted")
-    if "dimension" in cols and "dimension_value" in cols:
-        frame = con.execute(
-            f"select dimension, dimension_value as value, {_q(nps)} as nps, {_q(quarter)}::varchar as quarter"
-            f" from {table} where dimension in ('segment', 'respondent_role')"
-            f" and {_q(quarter)} = (select max({_q(quarter)}) from {table})"
-        ).df()
-    else:
-        segment = pick(cols, table, "segment", "respondent_role")
-        frame = con.execute(
-            f"select '{segment}' as dimension, {_q(segment)} as value, {_q(nps)} as nps"
-            f" from {table} where {_q(quarter)} = (select max({_q(quarter)}) from {table})"
-            f" and {_q(segment)} is not null"
-        ).df()
+    long = next(((d, v) for d, v in BREAKDOWNS if d in cols and v in cols), None)
+    if long is None:
+        raise MissingMartError(f"`{table}`.breakdown / breakdown_value")
+    dimension, value = long
+    frame = con.execute(
+        f"select {_q(dimension)} as breakdown, {_q(value)} as value, {_q(nps)} as nps"
+        f" from {table} where {_q(dimension)} in ('segment', 'respondent_role_group', 'respondent_role')"
+        f" and {_q(quarter)} = (select max({_q(quarter)}) from {table})"
+        " order by 1, 2"
+    ).df()
     if frame.empty:
         raise MissingMartError(f"segment or role rows in `{table}`")
-    figure = px.bar(frame, x="value", y="nps", color="dimension", barmode="group")
+    figure = px.bar(frame, x="value", y="nps", color="breakdown", barmode="group")
     return _layout(figure, yaxis={"title": "NPS (latest quarter)", "range": [-100, 100]})
 
 

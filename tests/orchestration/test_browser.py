@@ -62,3 +62,21 @@ def test_dbt_docs_lineage_renders_offline(tiny_pipeline) -> None:
         page, lineage = browser.open(url, LINEAGE_JS, timeout=90)
     assert lineage, "the lineage graph did not render"
     assert page.errors == [], page.errors
+
+
+def test_quality_report_and_data_docs_render_offline(tiny_pipeline) -> None:
+    artefacts = tiny_pipeline.result.artefacts
+    with Browser() as browser:
+        page, rows = browser.open(
+            artefacts["quality report"].resolve().as_uri(),
+            "document.readyState === 'complete' && document.querySelectorAll('tr').length",
+        )
+        assert page.errors == [], page.errors
+        assert rows > 20
+        page, links = browser.open(
+            artefacts["GX Data Docs"].resolve().as_uri(),
+            "document.readyState === 'complete' && document.querySelectorAll("
+            "'a[href^=\"validations/\"]').length",
+        )
+        assert page.errors == [], page.errors
+        assert links >= 17, "the offline Data Docs index should list every suite's validation"
