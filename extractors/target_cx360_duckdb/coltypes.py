@@ -149,3 +149,39 @@ def columns_for_schema(
         for name, sub in properties.items()
         if name not in skip
     }
+
+
+CONSTRAINT_KEYWORDS: Final = (
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "maxLength",
+)
+"""JSON Schema value constraints the loader enforces (set-wise, like its casts): a value
+outside them sends the row to ``_quarantine``. Only a property's top-level keywords count."""
+
+
+def constraints(prop_schema: Mapping[str, Any]) -> dict[str, float]:
+    """The enforced constraints of one property (see ``CONSTRAINT_KEYWORDS``)."""
+    found: dict[str, float] = {}
+    for keyword in CONSTRAINT_KEYWORDS:
+        value = prop_schema.get(keyword)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            found[keyword] = value
+    return found
+
+
+def constraints_for_schema(
+    properties: Mapping[str, Any], exclude: Iterable[str] = ()
+) -> dict[str, dict[str, float]]:
+    """Constraints per property of a stream schema (properties without any left out)."""
+    skip = set(exclude)
+    result = {}
+    for name, sub in properties.items():
+        if name in skip or not isinstance(sub, Mapping):
+            continue
+        found = constraints(sub)
+        if found:
+            result[name] = found
+    return result

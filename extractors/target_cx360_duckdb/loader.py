@@ -23,7 +23,9 @@ Tables (all in the configured schema):
 
 ``_quarantine(stream, payload JSON, error, loaded_at)``
     rows rejected by validation: a non-null value that does not cast to its column type,
-    or a null/missing key property. ``error`` names each bad field and its value.
+    breaks its schema's ``minimum``/``maximum``/``maxLength`` (see
+    ``coltypes.CONSTRAINT_KEYWORDS``), or a null/missing key property. ``error`` names each
+    bad field and its value.
 
 ``_singer_state(state_key PRIMARY KEY, state JSON, committed_at)``
     the latest STATE value, written in the same transaction as the data it covers.
@@ -146,6 +148,8 @@ class _Stream:
     batch_files: list[tuple[Path, str, int]] = field(default_factory=list)
     ddl_pending: bool = True
     stats: StreamStats = field(default_factory=StreamStats)
+    constraints: dict[str, dict[str, float]] = field(default_factory=dict)
+    """property -> enforced JSON Schema constraints (minimum, maxLength, ...)"""
 
 
 @dataclass
@@ -158,6 +162,7 @@ class _StreamJob:
     spool_path: Path
     spool_rows: int
     batch_files: list[tuple[Path, str, int]]
+    constraints: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -529,6 +534,7 @@ class DuckDBLoader:
         if st is not None and (st.pending_rows or st.batch_files):
             self._flush_sync()  # rows already spooled belong to the previous schema
         columns = ct.columns_for_schema(props, exclude=(DELETED_PROPERTY,))
+        constraints = ct.constraints_for_schema(props, exclude=(DELETED_PROPERTY,))
         if st is None:
             idx = len(self._streams)
             st = _Stream(
@@ -539,10 +545,12 @@ class DuckDBLoader:
                 schema_fingerprint=fingerprint,
                 spool_path=self._spool_root / f"{idx:04d}-0.jsonl",
                 stats=self.stats.setdefault(name, StreamStats()),
+                constraints=constraints,
             )
             self._streams[name] = st
         else:
             st.key_properties, st.columns, st.schema_fingerprint = keys, columns, fingerprint
+            st.constraints = constraints
             st.ddl_pending = True
 
     def _batch(self, msg: Mapping[str, Any]) -> None:
@@ -607,6 +615,7 @@ class DuckDBLoader:
                     spool_path=st.spool_path,
                     spool_rows=st.pending_rows,
                     batch_files=list(st.batch_files),
+                    constraints=st.constraints,
                 )
             )
             st.generation += 1
@@ -814,6 +823,11 @@ class DuckDBLoader:
             for p, t in [*props.items(), (DELETED_PROPERTY, ct.TIMESTAMPTZ)]
             if t not in (ct.VARCHAR, ct.JSON)
         ]
+        checks += [
+            check
+            for p, t in props.items()
+            for check in _constraint_checks(p, t, sj.constraints.get(p, {}))
+        ]
         err = f"concat_ws('; ', {', '.join(checks)})" if checks else "''"
         stage_cols = ", ".join(f"{_q(c)} {t}" for c, t in rec_fields.items())
         con.execute(
@@ -964,6 +978,37 @@ def _check_expr(prop: str, typ: str) -> str:
         f"CASE WHEN {c} IS NOT NULL AND NOT ({ok}) "
         f"THEN {msg_head} || left({c}, {_ERR_VALUE_CHARS}) || {msg_tail} END"
     )
+
+
+_LIMITS = {
+    "minimum": ("<", "is below the minimum"),
+    "exclusiveMinimum": ("<=", "is not above the exclusive minimum"),
+    "maximum": (">", "is above the maximum"),
+    "exclusiveMaximum": (">=", "is not below the exclusive maximum"),
+}
+
+
+def _constraint_checks(prop: str, typ: str, limits: Mapping[str, float]) -> list[str]:
+    """SQL yielding an error text when a staged value breaks its schema's ``minimum``/
+    ``maximum`` (numeric columns) or ``maxLength`` (text columns); values that fail their
+    cast are reported by ``_check_expr`` instead."""
+    c = _q(prop)
+    checks = []
+    if typ in (ct.BIGINT, ct.DOUBLE, ct.DECIMAL):
+        for keyword, (op, words) in _LIMITS.items():
+            if keyword in limits:
+                limit = json.dumps(limits[keyword])
+                head = _lit(f"field {prop!r}: value ")
+                checks.append(
+                    f"CASE WHEN TRY_CAST({c} AS DOUBLE) {op} {limit} "
+                    f"THEN {head} || left({c}, {_ERR_VALUE_CHARS}) || {_lit(f' {words} {limit}')} END"
+                )
+    if typ == ct.VARCHAR and "maxLength" in limits:
+        limit = int(limits["maxLength"])
+        head = _lit(f"field {prop!r}: text of ")
+        tail = _lit(f" characters is longer than maxLength {limit}")
+        checks.append(f"CASE WHEN length({c}) > {limit} THEN {head} || length({c}) || {tail} END")
+    return checks
 
 
 def _cast_expr(prop: str, typ: str) -> str:
