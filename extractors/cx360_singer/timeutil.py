@@ -53,6 +53,19 @@ def normalize_utc(value: Any) -> str | None:
     return None if moment is None else moment.strftime(UTC_FORMAT)
 
 
+def normalize_utc_or_keep(value: Any) -> Any:
+    """normalize_utc, but a value that is not an instant comes back unchanged.
+
+    For fields that are not bookmarks: one malformed date in a source record should not
+    fail the sync; passed on as is, it fails the loader's TIMESTAMPTZ cast and that row is
+    quarantined with the value in the reason, while the rest loads.
+    """
+    try:
+        return normalize_utc(value)
+    except ValueError:
+        return value
+
+
 def to_epoch(value: Any) -> int:
     """Whole epoch seconds for any value parse_instant accepts (e.g. Zendesk start_time)."""
     moment = parse_instant(value)

@@ -31,6 +31,7 @@ from cx360_singer import (
     response_json,
     send_with_retries,
 )
+from cx360_singer.timeutil import normalize_utc_or_keep
 from singer_sdk.exceptions import FatalAPIError, InvalidStreamSortException, RetriableAPIError
 
 if t.TYPE_CHECKING:
@@ -538,10 +539,10 @@ class SalesforceStream(CX360RESTStream):
                 for name, schema in self.schema["properties"].items()
                 if schema.get("format") == "date-time" and name != DELETED_AT
             ]
-        for name in self._datetime_fields:
+        for name in self._datetime_fields:  # SystemModstamp was parsed strictly in _query
             value = row.get(name)
             if isinstance(value, str) and value:
-                row[name] = normalize_utc(value)
+                row[name] = normalize_utc_or_keep(value)  # malformed: the loader quarantines
         deleted = self.soft_deletable and bool(row.get("IsDeleted"))
         row[DELETED_AT] = row["SystemModstamp"] if deleted else None
         return row

@@ -33,6 +33,7 @@ from cx360_singer import (
     to_epoch,
 )
 from cx360_singer.rest import error_message
+from cx360_singer.timeutil import normalize_utc_or_keep
 from requests.auth import HTTPBasicAuth
 from singer_sdk import SchemaDirectory, StreamSchema
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
@@ -184,10 +185,12 @@ class ZendeskStream(CX360RESTStream):
         return [name for name, spec in properties.items() if spec.get("format") == "date-time"]
 
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:
-        """Emit every top-level instant in one UTC format."""
+        """Emit every top-level instant in one UTC format. A malformed one is left for the
+        loader to quarantine, unless it is the bookmark (then the sync must stop)."""
         for name in self._instant_fields:
             if row.get(name) is not None:
-                row[name] = normalize_utc(row[name])
+                strict = name == self.replication_key
+                row[name] = (normalize_utc if strict else normalize_utc_or_keep)(row[name])
         return row
 
     # -- bookmarks --------------------------------------------------------------------
