@@ -82,6 +82,12 @@ with
         from {{ ref('int_product__user_daily_activity') }}
     ),
 
+    health as (
+        select health.account_id, health.health_score, health.health_band, health.revenue_at_risk
+        from {{ ref('mart_account_health_daily') }} as health
+        inner join reporting on health.health_date = reporting.as_of_date
+    ),
+
     arr_history as (
         select
             revenue.account_id,
@@ -353,6 +359,9 @@ with
                 usage.last_product_event_at,
                 cast(sales_activity.last_closed_won_date as timestamp)
             ) as last_activity_at,
+            health.health_score,
+            health.health_band,
+            coalesce(health.revenue_at_risk, 0) as revenue_at_risk,
             reporting.as_of_date
         from customers
         cross join reporting
@@ -364,6 +373,7 @@ with
         left join ticket_summary on ticket_summary.account_id = customers.account_id
         left join usage on usage.account_id = customers.account_id
         left join sales_activity on sales_activity.account_id = customers.account_id
+        left join health on health.account_id = customers.account_id
     )
 
 select
@@ -407,5 +417,8 @@ select
     last_product_event_at,
     last_closed_won_date,
     last_activity_at,
+    health_score,
+    health_band,
+    revenue_at_risk,
     as_of_date
 from final

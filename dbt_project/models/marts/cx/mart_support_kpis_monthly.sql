@@ -213,6 +213,8 @@ select
     round(full_resolution_p90_minutes, 2) as full_resolution_p90_minutes,
     round(full_resolution_median_business_minutes, 2) as full_resolution_median_business_minutes,
     round(full_resolution_p90_business_minutes, 2) as full_resolution_p90_business_minutes,
+    round(first_reply_median_minutes / 60, 2) as median_first_reply_hours,
+    round(full_resolution_median_minutes / 60, 2) as median_full_resolution_hours,
     reopened_tickets,
     reopen_rate_pct,
     escalated_tickets,
