@@ -42,6 +42,7 @@ with
             previous_value,
             author_id,
             is_public,
+            body,
             loaded_at
         from {{ ref('int_zendesk__ticket_event_children') }}
         {% if is_incremental() %}
@@ -72,6 +73,8 @@ with
             {{ ref('escalation_groups') }} as escalation_groups
             on lower(escalation_groups.group_name) = lower(groups.group_name)
     ),
+
+    comment_tags as (select text_hash, sentiment_compound from {{ ref('int_comment_tags') }}),
 
     windows as (
         select window_start_at, window_seconds, cumulative_seconds_before
@@ -150,6 +153,7 @@ with
             children.child_event_id,
             children.created_at,
             children.is_public,
+            children.body,
             case
                 when children.author_id = opened.requester_id
                 then 'requester'
@@ -193,6 +197,17 @@ with
             count(*) filter (where not is_public) as internal_comment_count
         from comments
         group by ticket_id
+    ),
+
+    requester_sentiment as (
+        select
+            comments.ticket_id,
+            round(avg(comment_tags.sentiment_compound), 4) as requester_comment_sentiment,
+            round(min(comment_tags.sentiment_compound), 4) as requester_comment_min_sentiment
+        from comments
+        inner join comment_tags on comment_tags.text_hash = md5(comments.body)
+        where comments.is_public and comments.author_kind in ('requester', 'end_user')
+        group by comments.ticket_id
     ),
 
     escalations as (
@@ -251,6 +266,8 @@ with
             coalesce(replies.unknown_author_comment_count, 0) as unknown_author_comment_count,
             coalesce(replies.public_comment_count, 0) as public_comment_count,
             coalesce(replies.internal_comment_count, 0) as internal_comment_count,
+            requester_sentiment.requester_comment_sentiment,
+            requester_sentiment.requester_comment_min_sentiment,
             escalations.escalated_at is not null or opened.has_escalation_tag_now as is_escalated,
             escalations.escalated_at,
             coalesce(escalations.was_raised_to_urgent, false) as was_raised_to_urgent,
@@ -263,6 +280,7 @@ with
         from opened
         left join resolution on resolution.ticket_id = opened.ticket_id
         left join replies on replies.ticket_id = opened.ticket_id
+        left join requester_sentiment on requester_sentiment.ticket_id = opened.ticket_id
         left join escalations on escalations.ticket_id = opened.ticket_id
     ),
 
@@ -353,6 +371,8 @@ select
     unknown_author_comment_count,
     public_comment_count,
     internal_comment_count,
+    requester_comment_sentiment,
+    requester_comment_min_sentiment,
     is_escalated,
     escalated_at,
     was_raised_to_urgent,

@@ -41,6 +41,8 @@ with
             is_one_touch,
             end_user_comment_count,
             unknown_author_comment_count,
+            requester_comment_sentiment,
+            requester_comment_min_sentiment,
             is_escalated,
             escalated_at,
             first_reply_calendar_minutes,
@@ -61,7 +63,7 @@ with
     texts as (
         select text_source, source_id, text_hash
         from {{ ref('int_comment_texts') }}
-        where text_source in ('zendesk_ticket_subject', 'zendesk_ticket_comment')
+        where text_source = 'zendesk_ticket_subject'
     ),
 
     tags as (
@@ -77,26 +79,6 @@ with
             tags.primary_topic
         from texts
         inner join tags on tags.text_hash = texts.text_hash
-        where texts.text_source = 'zendesk_ticket_subject'
-    ),
-
-    comment_children as (
-        select child_event_id, ticket_id
-        from {{ ref('int_zendesk__ticket_event_children') }}
-        where child_event_type = 'Comment'
-    ),
-
-    comment_sentiment as (
-        select
-            comment_children.ticket_id,
-            avg(tags.sentiment_compound) as mean_sentiment,
-            min(tags.sentiment_compound) as min_sentiment
-        from texts
-        inner join tags on tags.text_hash = texts.text_hash
-        inner join
-            comment_children on cast(comment_children.child_event_id as varchar) = texts.source_id
-        where texts.text_source = 'zendesk_ticket_comment'
-        group by comment_children.ticket_id
     ),
 
     final as (
@@ -110,8 +92,8 @@ with
             subject_tags.topics as subject_topics,
             subject_tags.primary_topic as subject_primary_topic,
             subject_tags.sentiment_compound as subject_sentiment,
-            round(comment_sentiment.mean_sentiment, 4) as requester_comment_sentiment,
-            round(comment_sentiment.min_sentiment, 4) as requester_comment_min_sentiment,
+            lifecycle.requester_comment_sentiment,
+            lifecycle.requester_comment_min_sentiment,
             coalesce(tickets.priority, 'none') as priority,
             tickets.status,
             tickets.ticket_type,
@@ -150,7 +132,6 @@ with
         left join customers on customers.account_id = ticket_accounts.account_id
         left join groups on groups.group_id = tickets.group_id
         left join subject_tags on subject_tags.ticket_id = tickets.ticket_id
-        left join comment_sentiment on comment_sentiment.ticket_id = tickets.ticket_id
     )
 
 select
