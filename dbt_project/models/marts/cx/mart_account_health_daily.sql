@@ -21,10 +21,15 @@
     health_score = Σ weight × component ÷ Σ weights (var health_weights: usage 0.35, support
     0.2, sentiment 0.25, commercial 0.2). Band: at_risk < var health_at_risk_below (40) ≤
     neutral < var health_growth_from (70) ≤ growth. revenue_at_risk = ARR when at risk.
+
+    Rolling windows are differences of per-account running totals read with ASOF joins at
+    the day and 30 / 90 / 365 days before, so only the reported days (plus 30 for the
+    trend) are materialised, whatever the window lengths.
 -#}
 {%- set weights = cx_var('health_weights') -%}
 {%- set history_days = cx_var('health_history_days') | int -%}
-{%- set spine_days = history_days + 365 -%}
+{#- Scores are computed for 30 extra days so the first reported day has a 30-day trend. -#}
+{%- set spine_days = history_days + 30 -%}
 
 with
 
@@ -105,184 +110,250 @@ with
         from user_days
     ),
 
-    active_user_deltas as (
-        select account_id, activity_date as delta_date, 1 as delta_30, 1 as delta_90
+    activity_events as (
+        select
+            account_id,
+            activity_date,
+            1 as active_30,
+            1 as active_90,
+            0 as tickets_created,
+            0 as tickets_resolved,
+            cast(0 as double) as resolution_minutes,
+            0 as nps_responses,
+            0 as nps_code_sum,
+            0 as csat_responses,
+            0 as csat_satisfied,
+            0 as sentiment_comments,
+            cast(0 as double) as sentiment_sum
         from user_activity_runs
         union all
         select
             account_id,
             least(coalesce(next_activity_date, activity_date + 30), activity_date + 30),
             -1,
-            0
+            0,
+            0,
+            0,
+            0.0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0.0
         from user_activity_runs
         union all
         select
             account_id,
             least(coalesce(next_activity_date, activity_date + 90), activity_date + 90),
             0,
-            -1
+            -1,
+            0,
+            0,
+            0.0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0.0
         from user_activity_runs
-    ),
-
-    daily_active_deltas as (
-        select account_id, delta_date, sum(delta_30) as delta_30, sum(delta_90) as delta_90
-        from active_user_deltas
-        group by account_id, delta_date
-    ),
-
-    daily_tickets as (
-        select account_id, cast(created_at as date) as activity_date, count(*) as tickets_created
+        union all
+        select account_id, cast(created_at as date), 0, 0, 1, 0, 0.0, 0, 0, 0, 0, 0, 0.0
         from tickets
-        group by all
-    ),
-
-    daily_resolutions as (
+        union all
         select
             account_id,
-            cast(full_resolved_at as date) as activity_date,
-            count(*) as tickets_resolved,
-            sum(full_resolution_calendar_minutes) as resolution_minutes
+            cast(full_resolved_at as date),
+            0,
+            0,
+            0,
+            1,
+            coalesce(full_resolution_calendar_minutes, 0),
+            0,
+            0,
+            0,
+            0,
+            0,
+            0.0
         from tickets
         where full_resolved_at is not null
-        group by all
-    ),
-
-    daily_responses as (
+        union all
         select
             account_id,
-            cast(responded_at as date) as activity_date,
-            count(nps_code) as nps_responses,
-            sum(nps_code) as nps_code_sum,
-            count(*) filter (where survey_type = 'CSAT') as csat_responses,
-            count(*) filter (where survey_type = 'CSAT' and is_satisfied) as csat_satisfied,
-            count(comment_sentiment) as sentiment_comments,
-            sum(comment_sentiment) as sentiment_sum
+            cast(responded_at as date),
+            0,
+            0,
+            0,
+            0,
+            0.0,
+            case when nps_code is not null then 1 else 0 end,
+            coalesce(nps_code, 0),
+            case when survey_type = 'CSAT' then 1 else 0 end,
+            case when survey_type = 'CSAT' and is_satisfied then 1 else 0 end,
+            case when comment_sentiment is not null then 1 else 0 end,
+            coalesce(comment_sentiment, 0)
         from responses
-        group by all
     ),
 
-    daily_mrr as (
+    daily_activity as (
+        select
+            account_id,
+            activity_date,
+            sum(active_30) as active_30,
+            sum(active_90) as active_90,
+            sum(tickets_created) as tickets_created,
+            sum(tickets_resolved) as tickets_resolved,
+            sum(resolution_minutes) as resolution_minutes,
+            sum(nps_responses) as nps_responses,
+            sum(nps_code_sum) as nps_code_sum,
+            sum(csat_responses) as csat_responses,
+            sum(csat_satisfied) as csat_satisfied,
+            sum(sentiment_comments) as sentiment_comments,
+            sum(sentiment_sum) as sentiment_sum
+        from activity_events
+        group by account_id, activity_date
+    ),
+
+    {#- Running totals per account over its (sparse) activity days: a window sum is the
+    running total at its last day minus the running total just before its first day. -#}
+    running as (
+        select
+            account_id,
+            activity_date,
+            sum(active_30) over running_total as active_30,
+            sum(active_90) over running_total as active_90,
+            sum(tickets_created) over running_total as tickets_created,
+            sum(tickets_resolved) over running_total as tickets_resolved,
+            sum(resolution_minutes) over running_total as resolution_minutes,
+            sum(nps_responses) over running_total as nps_responses,
+            sum(nps_code_sum) over running_total as nps_code_sum,
+            sum(csat_responses) over running_total as csat_responses,
+            sum(csat_satisfied) over running_total as csat_satisfied,
+            sum(sentiment_comments) over running_total as sentiment_comments,
+            sum(sentiment_sum) over running_total as sentiment_sum
+        from daily_activity
+        window
+            running_total as (
+                partition by account_id
+                order by activity_date
+                rows between unbounded preceding and current row
+            )
+    ),
+
+    at_day as (
         select
             spine.account_id,
             spine.health_date,
-            coalesce(sum(contracts.mrr), 0) as mrr,
-            min(contracts.contract_end_date) as next_renewal_date
+            coalesce(running.active_30, 0) as active_30,
+            coalesce(running.active_90, 0) as active_90,
+            coalesce(running.tickets_created, 0) as tickets_created,
+            coalesce(running.tickets_resolved, 0) as tickets_resolved,
+            coalesce(running.resolution_minutes, 0) as resolution_minutes,
+            coalesce(running.nps_responses, 0) as nps_responses,
+            coalesce(running.nps_code_sum, 0) as nps_code_sum,
+            coalesce(running.csat_responses, 0) as csat_responses,
+            coalesce(running.csat_satisfied, 0) as csat_satisfied,
+            coalesce(running.sentiment_comments, 0) as sentiment_comments,
+            coalesce(running.sentiment_sum, 0) as sentiment_sum
+        from spine
+        asof left join
+            running
+            on running.account_id = spine.account_id
+            and spine.health_date >= running.activity_date
+    ),
+
+    {% for days in [30, 90, 365] %}
+        before_{{ days }}_days as (
+            select
+                spine.account_id,
+                spine.health_date,
+                coalesce(running.active_30, 0) as active_30,
+                coalesce(running.tickets_created, 0) as tickets_created,
+                coalesce(running.tickets_resolved, 0) as tickets_resolved,
+                coalesce(running.resolution_minutes, 0) as resolution_minutes,
+                coalesce(running.nps_responses, 0) as nps_responses,
+                coalesce(running.nps_code_sum, 0) as nps_code_sum,
+                coalesce(running.csat_responses, 0) as csat_responses,
+                coalesce(running.csat_satisfied, 0) as csat_satisfied,
+                coalesce(running.sentiment_comments, 0) as sentiment_comments,
+                coalesce(running.sentiment_sum, 0) as sentiment_sum
+            from spine
+            asof left join
+                running
+                on running.account_id = spine.account_id
+                and spine.health_date - {{ days }} >= running.activity_date
+        ),
+    {% endfor %}
+
+    mrr as (
+        select
+            spine.account_id,
+            spine.health_date,
+            coalesce(
+                sum(contracts.mrr) filter (
+                    where
+                        contracts.contract_start_date <= spine.health_date
+                        and spine.health_date < contracts.contract_end_date
+                ),
+                0
+            ) as mrr,
+            coalesce(
+                sum(contracts.mrr) filter (
+                    where
+                        contracts.contract_start_date <= spine.health_date - 90
+                        and spine.health_date - 90 < contracts.contract_end_date
+                ),
+                0
+            ) as mrr_90d_ago,
+            min(contracts.contract_end_date) filter (
+                where
+                    contracts.contract_start_date <= spine.health_date
+                    and spine.health_date < contracts.contract_end_date
+            ) as next_renewal_date
         from spine
         left join
             contracts
             on contracts.account_id = spine.account_id
             and contracts.contract_start_date <= spine.health_date
-            and spine.health_date < contracts.contract_end_date
+            and spine.health_date - 90 < contracts.contract_end_date
         group by spine.account_id, spine.health_date
-    ),
-
-    daily as (
-        select
-            spine.account_id,
-            spine.health_date,
-            daily_mrr.mrr,
-            daily_mrr.next_renewal_date,
-            coalesce(daily_active_deltas.delta_30, 0) as delta_30,
-            coalesce(daily_active_deltas.delta_90, 0) as delta_90,
-            coalesce(daily_tickets.tickets_created, 0) as tickets_created,
-            coalesce(daily_resolutions.tickets_resolved, 0) as tickets_resolved,
-            coalesce(daily_resolutions.resolution_minutes, 0) as resolution_minutes,
-            coalesce(daily_responses.nps_responses, 0) as nps_responses,
-            coalesce(daily_responses.nps_code_sum, 0) as nps_code_sum,
-            coalesce(daily_responses.csat_responses, 0) as csat_responses,
-            coalesce(daily_responses.csat_satisfied, 0) as csat_satisfied,
-            coalesce(daily_responses.sentiment_comments, 0) as sentiment_comments,
-            coalesce(daily_responses.sentiment_sum, 0) as sentiment_sum
-        from spine
-        left join
-            daily_mrr
-            on daily_mrr.account_id = spine.account_id
-            and daily_mrr.health_date = spine.health_date
-        left join
-            daily_active_deltas
-            on daily_active_deltas.account_id = spine.account_id
-            and daily_active_deltas.delta_date = spine.health_date
-        left join
-            daily_tickets
-            on daily_tickets.account_id = spine.account_id
-            and daily_tickets.activity_date = spine.health_date
-        left join
-            daily_resolutions
-            on daily_resolutions.account_id = spine.account_id
-            and daily_resolutions.activity_date = spine.health_date
-        left join
-            daily_responses
-            on daily_responses.account_id = spine.account_id
-            and daily_responses.activity_date = spine.health_date
-    ),
-
-    {#- Deltas before the spine's first day are folded into it so the running totals start
-    right. -#}
-    opening_active as (
-        select
-            daily_active_deltas.account_id,
-            sum(daily_active_deltas.delta_30) as delta_30,
-            sum(daily_active_deltas.delta_90) as delta_90
-        from daily_active_deltas
-        cross join reporting
-        where daily_active_deltas.delta_date < reporting.as_of_date - {{ spine_days - 1 }}
-        group by daily_active_deltas.account_id
-    ),
-
-    rolling as (
-        select
-            daily.account_id,
-            daily.health_date,
-            daily.mrr,
-            daily.next_renewal_date,
-            coalesce(opening_active.delta_30, 0) + sum(daily.delta_30) over (
-                partition by daily.account_id
-                order by daily.health_date
-                rows between unbounded preceding and current row
-            ) as active_users_30d,
-            coalesce(opening_active.delta_90, 0) + sum(daily.delta_90) over (
-                partition by daily.account_id
-                order by daily.health_date
-                rows between unbounded preceding and current row
-            ) as active_users_90d,
-            sum(daily.tickets_created) over last_30_days as tickets_30d,
-            sum(daily.tickets_resolved) over last_90_days as tickets_resolved_90d,
-            sum(daily.resolution_minutes) over last_90_days as resolution_minutes_90d,
-            sum(daily.nps_responses) over last_365_days as nps_responses_365d,
-            sum(daily.nps_code_sum) over last_365_days as nps_code_sum_365d,
-            sum(daily.csat_responses) over last_90_days as csat_responses_90d,
-            sum(daily.csat_satisfied) over last_90_days as csat_satisfied_90d,
-            sum(daily.sentiment_comments) over last_90_days as sentiment_comments_90d,
-            sum(daily.sentiment_sum) over last_90_days as sentiment_sum_90d,
-            lag(daily.mrr, 90) over by_account as mrr_90d_ago
-        from daily
-        left join opening_active on opening_active.account_id = daily.account_id
-        window
-            by_account as (partition by daily.account_id order by daily.health_date),
-            last_30_days as (
-                partition by daily.account_id
-                order by daily.health_date
-                rows between 29 preceding and current row
-            ),
-            last_90_days as (
-                partition by daily.account_id
-                order by daily.health_date
-                rows between 89 preceding and current row
-            ),
-            last_365_days as (
-                partition by daily.account_id
-                order by daily.health_date
-                rows between 364 preceding and current row
-            )
     ),
 
     with_previous as (
         select
-            rolling.*,
-            lag(rolling.active_users_30d, 30) over (
-                partition by rolling.account_id order by rolling.health_date
-            ) as active_users_previous_30d
-        from rolling
+            at_day.account_id,
+            at_day.health_date,
+            mrr.mrr,
+            mrr.next_renewal_date,
+            mrr.mrr_90d_ago,
+            at_day.active_30 as active_users_30d,
+            at_day.active_90 as active_users_90d,
+            before_30_days.active_30 as active_users_previous_30d,
+            at_day.tickets_created - before_30_days.tickets_created as tickets_30d,
+            at_day.tickets_resolved - before_90_days.tickets_resolved as tickets_resolved_90d,
+            at_day.resolution_minutes - before_90_days.resolution_minutes as resolution_minutes_90d,
+            at_day.nps_responses - before_365_days.nps_responses as nps_responses_365d,
+            at_day.nps_code_sum - before_365_days.nps_code_sum as nps_code_sum_365d,
+            at_day.csat_responses - before_90_days.csat_responses as csat_responses_90d,
+            at_day.csat_satisfied - before_90_days.csat_satisfied as csat_satisfied_90d,
+            at_day.sentiment_comments - before_90_days.sentiment_comments as sentiment_comments_90d,
+            at_day.sentiment_sum - before_90_days.sentiment_sum as sentiment_sum_90d
+        from at_day
+        inner join
+            mrr on mrr.account_id = at_day.account_id and mrr.health_date = at_day.health_date
+        inner join
+            before_30_days
+            on before_30_days.account_id = at_day.account_id
+            and before_30_days.health_date = at_day.health_date
+        inner join
+            before_90_days
+            on before_90_days.account_id = at_day.account_id
+            and before_90_days.health_date = at_day.health_date
+        inner join
+            before_365_days
+            on before_365_days.account_id = at_day.account_id
+            and before_365_days.health_date = at_day.health_date
     ),
 
     components as (
