@@ -411,21 +411,89 @@ MART_SUITES: list[TableSuite] = [
         "marts.fct_account_revenue_monthly",
         ["account_month_id"],
         layer="mart",
+        allow_empty=True,
         rules=[between("mrr", 0, None), between("arr", 0, None)],
         description="One row per account and month; no negative MRR.",
     ),
     TableSuite(
-        "marts.mart_nps_quarterly",
-        [],
+        "marts.fct_survey_responses",
+        ["survey_response_key"],
         layer="mart",
-        rules=[between("nps", -100, 100), between("n", 0, None)],
-        description="NPS between -100 and 100.",
+        allow_empty=True,
+        rules=[
+            in_set("nps_code", [-1, 0, 1]),
+            Rule(
+                "ExpectColumnValuesToBeInSet",
+                {"column": "score_within_scale", "value_set": [True]},
+                select=["t.score between t.scale_min and t.scale_max as score_within_scale"],
+                note="every score within its survey's scale",
+            ),
+        ],
+        description="One row per survey response; scores within their scale.",
+    ),
+    TableSuite(
+        "marts.mart_nps_quarterly",
+        ["nps_cell_id"],
+        layer="mart",
+        allow_empty=True,
+        rules=[
+            between("nps", -100, 100),
+            between("account_weighted_nps", -100, 100),
+            between("nps_margin_of_error", 0, None),
+            between("responses", 1, None),
+            between("promoter_pct", 0, 100),
+            between("detractor_pct", 0, 100),
+        ],
+        description="NPS between -100 and 100; one row per quarter and breakdown cell.",
+    ),
+    TableSuite(
+        "marts.mart_csat_monthly",
+        ["cell_id"],
+        layer="mart",
+        allow_empty=True,
+        rules=[between("pct_satisfied", 0, 100), between("responses", 0, None)],
+        description="% satisfied within 0-100.",
+    ),
+    TableSuite(
+        "marts.mart_txs_monthly",
+        ["cell_id"],
+        layer="mart",
+        allow_empty=True,
+        rules=[between("pct_satisfied", 0, 100), between("responses", 0, None)],
+        description="% satisfied within 0-100.",
     ),
     TableSuite(
         "marts.mart_support_kpis_monthly",
-        [],
+        ["kpi_cell_id"],
         layer="mart",
-        description="No negative durations.",
+        allow_empty=True,
+        rules=[
+            between("tickets_per_1000_customers", 0, None),
+            between("reopen_rate_pct", 0, 100),
+            between("escalation_rate_pct", 0, 100),
+            between("one_touch_rate_pct", 0, 100),
+        ],
+        description="No negative durations (reply, resolution); rates within 0-100.",
+    ),
+    TableSuite(
+        "marts.mart_account_health_daily",
+        ["account_health_day_id"],
+        layer="mart",
+        allow_empty=True,
+        rules=[
+            between("health_score", 0, 100),
+            in_set("health_band", ["at_risk", "neutral", "growth"]),
+            between("revenue_at_risk", 0, None),
+        ],
+        description="Health score within 0-100; known bands; no negative revenue at risk.",
+    ),
+    TableSuite(
+        "marts.mart_close_the_loop",
+        ["follow_up_id"],
+        layer="mart",
+        allow_empty=True,
+        rules=[between("days_open", 0, None), not_null("account_id", WARNING, 0.9)],
+        description="Every follow-up once; no negative ages.",
     ),
 ]
 """Marts are authored only when they exist in the authoring warehouse; duration columns
@@ -538,11 +606,11 @@ def mart_suite_for(con, suite: TableSuite) -> TableSuite | None:
         print(f"  skip {suite.table}: key {suite.key} not in its columns", file=sys.stderr)
         return None
     rule_columns = [r.kwargs.get("column") for r in suite.rules]
-    suite.rules = [r for r in suite.rules if r.kwargs.get("column") in available]
+    suite.rules = [r for r in suite.rules if r.kwargs.get("column") in available or r.select]
     if len(suite.rules) != len(rule_columns):
         print(f"  {suite.table}: dropped rules on missing columns", file=sys.stderr)
     suite.columns = [c for c in available if is_duration(c)] + [
-        r.kwargs["column"] for r in suite.rules
+        r.kwargs["column"] for r in suite.rules if not r.select
     ]
     suite.columns = list(dict.fromkeys(suite.columns))
     return suite

@@ -167,11 +167,14 @@ def _history(con: duckdb.DuckDBPyConnection, suite: str, limit: int = 10) -> lis
     ).fetchall()
 
 
-def volume_bounds(history: list[tuple], scope: str, allow_empty: bool) -> tuple[int, int | None]:
+def volume_bounds(
+    history: list[tuple], scope: str, allow_empty: bool, layer: str = "raw"
+) -> tuple[int, int | None]:
     """(min_rows, max_rows) within the bounds of recent loads.
 
-    Whole tables only grow (the loader upserts and soft-deletes), so they may not shrink below
-    the last good count, nor jump by far more than recent growth. New-row batches may not be
+    Whole raw tables only grow (the loader upserts and soft-deletes), so they may not shrink
+    below the last good count, nor jump by far more than recent growth; rebuilt marts may not
+    halve nor more than double. New-row batches may not be
     far larger than recent batches. Without history: non-empty (unless allowed), no maximum.
     """
     floor = 0 if allow_empty else 1
@@ -181,6 +184,8 @@ def volume_bounds(history: list[tuple], scope: str, allow_empty: bool) -> tuple[
     if scope == "new_rows":
         return 0, max(10 * max(counts), 10_000)
     previous = counts[0]
+    if layer != "raw":  # marts are rebuilt, not appended: they may shrink, but not collapse
+        return max(floor, previous // 2), 2 * previous + 1_000
     growth = [newer - older for newer, older in itertools.pairwise(counts)]
     slack = max(10 * max(growth, default=0), previous // 2, 1_000)
     return max(previous, floor), previous + slack
@@ -347,7 +352,7 @@ def validate(
     _ensure_history(con)
     history = _history(con, spec.name)
     since = history[0][1] if history and spec.scope == "new_rows" else None
-    min_rows, max_rows = volume_bounds(history, spec.scope, spec.allow_empty)
+    min_rows, max_rows = volume_bounds(history, spec.scope, spec.allow_empty, spec.layer)
     parameters = {"now": now + NOW_TOLERANCE, "min_rows": min_rows, "max_rows": max_rows}
     try:
         df = read_frame(con, spec, since)

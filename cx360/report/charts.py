@@ -121,15 +121,17 @@ def arr_by_month(con):
 
 
 def revenue_kpis(con):
-    table = "fct_account_revenue_monthly"
+    """ARR on the reporting date (dim_customers.arr), paying customers."""
+    table = "dim_customers"
     cols = columns(con, table)
-    month = pick(cols, table, "revenue_month", "month")
     arr = pick(cols, table, "arr")
-    row = con.execute(
-        f"select sum({_q(arr)}), count(*) filter (where {_q(arr)} > 0) from {table} "
-        f"where {_q(month)} = (select max({_q(month)}) from {table} where {_q(arr)} > 0)"
+    total, paying = con.execute(
+        f"select sum({_q(arr)}), count(*) filter (where {_q(arr)} > 0) from {table}"
     ).fetchone()
-    return [("ARR (latest month)", f"${row[0]:,.0f}"), ("paying accounts", f"{row[1]:,}")]
+    as_of = ""
+    if "as_of_date" in cols:
+        as_of = f" on {con.execute(f'select max(as_of_date) from {table}').fetchone()[0]}"
+    return [(f"ARR{as_of}", f"${total or 0:,.0f}"), ("paying customers", f"{paying:,}")]
 
 
 def customer_definitions(con):
@@ -201,9 +203,10 @@ def nps_by_quarter(con):
     moe = pick(cols, table, "nps_margin_of_error", "margin_of_error", "moe")
     n = pick(cols, table, "responses", "n", "response_count")
     where = _overall_filter(cols)
+    publishable = "is_publishable" if "is_publishable" in cols else "true"
     frame = con.execute(
         f"select {_q(quarter)}::varchar as quarter, {_q(nps)} as nps, {_q(moe)} as moe,"
-        f" {_q(n)} as n from {table} {where} order by 1"
+        f" {_q(n)} as n, {publishable} as publishable from {table} {where} order by 1"
     ).df()
     if frame.empty:
         raise MissingMartError(f"overall rows in `{table}`")
@@ -213,7 +216,12 @@ def nps_by_quarter(con):
             y=frame["nps"],
             mode="lines+markers",
             error_y={"type": "data", "array": frame["moe"], "visible": True},
-            marker={"color": PALETTE["primary"], "size": 9},
+            marker={
+                "color": PALETTE["primary"],
+                "size": 9,
+                # hollow markers: too few responses to publish
+                "symbol": ["circle" if p else "circle-open" for p in frame["publishable"]],
+            },
             customdata=frame["n"],
             hovertemplate="%{x}: NPS %{y:.1f} ± %{error_y.array:.1f} (n=%{customdata})<extra></extra>",
         )
@@ -233,26 +241,50 @@ def _overall_filter(cols: Sequence[str]) -> str:
 
 
 def nps_by_segment(con):
-    import plotly.express as px
+    """NPS over the trailing four quarters by segment and respondent role, recomputed from the
+    mart's promoter/detractor counts (a single, partly elapsed quarter is too noisy)."""
+    import plotly.graph_objects as go
 
     table = "mart_nps_quarterly"
     cols = columns(con, table)
     quarter = pick(cols, table, "quarter_start", "quarter", "response_quarter")
-    nps = pick(cols, table, "nps", "nps_response_weighted")
     long = next(((d, v) for d, v in BREAKDOWNS if d in cols and v in cols), None)
     if long is None:
         raise MissingMartError(f"`{table}`.breakdown / breakdown_value")
     dimension, value = long
+    for column in ("promoters", "detractors", "responses"):
+        pick(cols, table, column)
     frame = con.execute(
-        f"select {_q(dimension)} as breakdown, {_q(value)} as value, {_q(nps)} as nps"
-        f" from {table} where {_q(dimension)} in ('segment', 'respondent_role_group', 'respondent_role')"
-        f" and {_q(quarter)} = (select max({_q(quarter)}) from {table})"
-        " order by 1, 2"
+        f"""
+        select {_q(dimension)} as breakdown, {_q(value)} as value, sum(responses) as n,
+               round(100.0 * (sum(promoters) - sum(detractors)) / sum(responses), 1) as nps
+        from {table}
+        where {_q(dimension)} in ('segment', 'respondent_role_group')
+          and {_q(quarter)} > (select max({_q(quarter)}) from {table}) - interval 12 month
+        group by 1, 2 having sum(responses) >= 30
+        order by 1 desc, 4
+        """
     ).df()
     if frame.empty:
         raise MissingMartError(f"segment or role rows in `{table}`")
-    figure = px.bar(frame, x="value", y="nps", color="breakdown", barmode="group")
-    return _layout(figure, yaxis={"title": "NPS (latest quarter)", "range": [-100, 100]})
+    labels = [f"{b.replace('respondent_role_group', 'role')}: {v}" for b, v in zip(
+        frame["breakdown"], frame["value"], strict=True)]  # fmt: skip
+    figure = go.Figure(
+        go.Bar(
+            x=frame["nps"],
+            y=labels,
+            orientation="h",
+            customdata=frame["n"],
+            marker_color=[
+                PALETTE["primary"] if b == "segment" else PALETTE["secondary"]
+                for b in frame["breakdown"]
+            ],
+            hovertemplate="%{y}: NPS %{x:.1f} (n=%{customdata})<extra></extra>",
+        )
+    )
+    return _layout(
+        figure, height=360, xaxis={"title": "NPS, trailing four quarters", "range": [-100, 100]},
+    )  # fmt: skip
 
 
 def _satisfaction_monthly(con, table: str, label: str):
@@ -281,56 +313,92 @@ def csat_txs_by_month(con):
     return _layout(figure, yaxis={"title": "% satisfied", "range": [0, 100]})
 
 
+def _hours(cols: Sequence[str], table: str, stem: str) -> str:
+    """SQL for a duration in hours, from an hours or a minutes column."""
+    for column in (f"{stem}_hours", f"median_{stem}_hours"):
+        if column in cols:
+            return _q(column)
+    for column in (f"{stem}_minutes", f"median_{stem}_minutes"):
+        if column in cols:
+            return f"{_q(column)} / 60.0"
+    raise MissingMartError(f"`{table}`.{stem}_hours / {stem}_minutes")
+
+
 def support_kpis(con):
     import plotly.graph_objects as go
 
     table = "mart_support_kpis_monthly"
     cols = columns(con, table)
-    month = pick(cols, table, "month", "ticket_month", "month_start")
+    month = pick(cols, table, "month_start", "month", "ticket_month")
     per_k = pick(cols, table, "tickets_per_1000_customers", "tickets_per_thousand_customers")
-    reply = pick(cols, table, "median_first_reply_hours", "first_reply_time_median_hours")
-    resolution = pick(
-        cols, table, "median_full_resolution_hours", "full_resolution_time_median_hours"
-    )
+    reply = _hours(cols, table, "first_reply_median")
+    resolution = _hours(cols, table, "full_resolution_median")
     where = _overall_filter(cols)
     frame = con.execute(
-        f"select {_q(month)} as month, {_q(per_k)} as per_k, {_q(reply)} as reply, {_q(resolution)} as resolution"
-        f" from {table} {where} order by 1"
+        f"select {_q(month)} as month, {_q(per_k)} as per_k, {reply} as reply,"
+        f" {resolution} as resolution from {table} {where} order by 1"
     ).df()
     figure = go.Figure()
     figure.add_bar(
-        x=frame["month"],
-        y=frame["per_k"],
-        name="tickets per 1,000 customers",
+        x=frame["month"], y=frame["per_k"], name="tickets per 1,000 customers",
         marker_color=PALETTE["muted"],
-    )
+    )  # fmt: skip
     figure.add_scatter(
         x=frame["month"], y=frame["reply"], name="median first reply (h)", yaxis="y2"
     )
     figure.add_scatter(
-        x=frame["month"], y=frame["resolution"], name="median resolution (h)", yaxis="y2"
+        x=frame["month"], y=frame["resolution"], name="median full resolution (h)", yaxis="y2"
     )
     return _layout(
         figure,
         yaxis={"title": "tickets / 1,000 customers"},
-        yaxis2={"title": "hours", "overlaying": "y", "side": "right", "showgrid": False},
+        yaxis2={"title": "hours (calendar)", "overlaying": "y", "side": "right", "showgrid": False},
+    )
+
+
+def _latest_health(con) -> str:
+    """SQL of the latest health row per account: the health mart, else customer_360."""
+    table = "mart_account_health_daily"
+    try:
+        cols = columns(con, table)
+    except MissingMartError:
+        cols = []
+    if cols:
+        date = pick(cols, table, "health_date", "date")
+        band = pick(cols, table, "health_band", "risk_band")
+        risk = pick(cols, table, "revenue_at_risk", "arr")
+        names = "(select account_id, account_name from customer_360)"
+        try:
+            columns(con, "customer_360")
+        except MissingMartError:
+            names = f"(select distinct account_id, account_id as account_name from {table})"
+        return (
+            f"select h.account_id, n.account_name, h.{_q(band)} as band, h.arr as arr,"
+            f" h.{_q(risk)} as revenue_at_risk from {table} h left join {names} n using (account_id)"
+            f" where h.{_q(date)} = (select max({_q(date)}) from {table})"
+        )
+    table = "customer_360"
+    cols = columns(con, table)
+    band = pick(cols, table, "health_band", "risk_band")
+    risk = pick(cols, table, "revenue_at_risk", "arr")
+    return (
+        f"select account_id, account_name, {_q(band)} as band, arr,"
+        f" {_q(risk)} as revenue_at_risk from {table}"
     )
 
 
 def health_bands(con):
     import plotly.graph_objects as go
 
-    table = "customer_360"
-    cols = columns(con, table)
-    band = pick(cols, table, "health_band", "risk_band")
-    arr = pick(cols, table, "arr", "current_arr")
     frame = con.execute(
-        f"select {_q(band)} as band, count(*) as customers, sum({_q(arr)}) as arr from {table}"
-        f" where {_q(band)} is not null group by 1 order by 1"
+        f"select band, count(*) as customers, sum(arr) as arr from ({_latest_health(con)})"
+        " where band is not null group by 1"
+        " order by case replace(lower(band), '_', ' ') when 'at risk' then 0"
+        " when 'neutral' then 1 else 2 end"
     ).df()
     figure = go.Figure(
         go.Bar(
-            x=frame["band"],
+            x=[str(b).replace("_", " ") for b in frame["band"]],
             y=frame["customers"],
             customdata=frame["arr"],
             marker_color=[BANDS.get(str(b).lower(), PALETTE["primary"]) for b in frame["band"]],
@@ -343,26 +411,20 @@ def health_bands(con):
 def top_at_risk(con):
     import plotly.graph_objects as go
 
-    table = "customer_360"
-    cols = columns(con, table)
-    band = pick(cols, table, "health_band", "risk_band")
-    name = pick(cols, table, "account_name", "customer_name", "name")
-    revenue = pick(cols, table, "revenue_at_risk", "arr", "current_arr")
     frame = con.execute(
-        f"select {_q(name)} as name, {_q(revenue)} as revenue from {table}"
-        f" where lower(replace({_q(band)}, '_', ' ')) = 'at risk' order by 2 desc nulls last limit 15"
+        f"select coalesce(account_name, account_id) as name, revenue_at_risk as revenue"
+        f" from ({_latest_health(con)}) where replace(lower(band), '_', ' ') = 'at risk'"
+        " order by 2 desc nulls last limit 15"
     ).df()
     if frame.empty:
-        raise MissingMartError(f"at-risk customers in `{table}`")
+        raise MissingMartError("at-risk customers in the health mart")
     figure = go.Figure(
         go.Bar(x=frame["revenue"], y=frame["name"], orientation="h", marker_color=BANDS["at risk"])
     )
     return _layout(
-        figure,
-        height=420,
-        xaxis={"title": "revenue at risk ($ ARR)"},
+        figure, height=420, xaxis={"title": "revenue at risk ($ ARR)"},
         yaxis={"autorange": "reversed"},
-    )
+    )  # fmt: skip
 
 
 def close_the_loop_backlog(con):
@@ -372,10 +434,12 @@ def close_the_loop_backlog(con):
     cols = columns(con, table)
     days = pick(cols, table, "days_open")
     owner = pick(cols, table, "owner_name", "owner", "account_owner")
+    status = next((c for c in ("fix_loop_status", "status") if c in cols), None)
+    still_open = f"where {_q(status)} <> 'followed_up'" if status else ""
     frame = con.execute(
         f"select coalesce({_q(owner)}, 'unassigned') as owner, case when {_q(days)} <= 7 then '0-7 days'"
         f" when {_q(days)} <= 30 then '8-30 days' else '> 30 days' end as age, count(*) as responses"
-        f" from {table} group by 1, 2 order by 1"
+        f" from {table} {still_open} group by 1, 2 order by 1"
     ).df()
     figure = px.bar(
         frame,
@@ -410,10 +474,10 @@ def published_tables(con):
 
 CHARTS: list[Chart] = [
     Chart("nps_quarterly", "NPS by quarter (95% margin of error)", "Loyalty (NPS)",
-          "% promoters - % detractors per quarter; bars show the 95% margin of error.",
+          "% promoters - % detractors per quarter; bars show the 95% margin of error, hollow markers too few responses to publish.",
           nps_by_quarter, needs="metric marts issue: mart_nps_quarterly"),
     Chart("nps_segment_role", "NPS by segment and respondent role", "Loyalty (NPS)",
-          "Latest quarter, decision makers vs users and by segment.", nps_by_segment,
+          "Trailing four quarters; decision makers vs users, and by segment (n >= 30).", nps_by_segment,
           needs="metric marts issue: mart_nps_quarterly with segment / role"),
     Chart("csat_txs_monthly", "CSAT and TXS by month", "Satisfaction",
           "% satisfied (top-2 box) per month.", csat_txs_by_month,
@@ -423,10 +487,10 @@ CHARTS: list[Chart] = [
           support_kpis, needs="metric marts issue: mart_support_kpis_monthly"),
     Chart("health_bands", "Health-band distribution", "Health and risk",
           "Customers per health band (hover for ARR).", health_bands,
-          needs="metric marts issue: health_band in customer_360"),
+          needs="metric marts issue: mart_account_health_daily"),
     Chart("top_at_risk", "Top at-risk accounts by revenue", "Health and risk",
           "The 15 at-risk customers with the most ARR at stake.", top_at_risk,
-          needs="metric marts issue: health_band / revenue_at_risk in customer_360"),
+          needs="metric marts issue: mart_account_health_daily"),
     Chart("close_the_loop", "Close-the-loop backlog", "Close the loop",
           "Open detractor and dissatisfied responses by owner and age.", close_the_loop_backlog,
           needs="metric marts issue: mart_close_the_loop"),
