@@ -10,6 +10,8 @@ import requests
 from cx360_sandbox.server.core import RunningSandbox
 from cx360_sandbox.store import WorldFiles, generate_world
 
+from tests.warehouse import BuiltWarehouse, build_tiny_warehouse
+
 TINY_SEED = 42
 
 
@@ -17,6 +19,14 @@ TINY_SEED = 42
 def tiny_world(tmp_path_factory: pytest.TempPathFactory) -> WorldFiles:
     """The `tiny` world, generated once per test session."""
     return generate_world("tiny", TINY_SEED, root=tmp_path_factory.mktemp("worlds"))
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(
+    tiny_world: WorldFiles, tmp_path_factory: pytest.TempPathFactory
+) -> BuiltWarehouse:
+    """The tiny world extracted and `dbt build`-ed once, shared by every package that reads it."""
+    return build_tiny_warehouse(tiny_world, tmp_path_factory.mktemp("warehouse"))
 
 
 @pytest.fixture
@@ -41,6 +51,16 @@ class SandboxControl:
 
     def rate_limits(self, limits: dict[str, list[float]]) -> dict:
         return self._post("rate-limits", limits)
+
+    def corruption(self, **settings: object) -> dict:
+        """Serve malformed records (see cx360_sandbox.server.corruption); {} reads the log."""
+        if not settings:
+            return requests.get(f"{self.url}/_sandbox/corruption", timeout=30).json()
+        return self._post("corruption", settings)
+
+    def drift(self, **changes: object) -> dict:
+        """Add, drop or widen fields (see cx360_sandbox.server.drift)."""
+        return self._post("drift", changes)
 
     def status(self) -> dict:
         return requests.get(f"{self.url}/_sandbox/status", timeout=10).json()
