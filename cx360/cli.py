@@ -152,34 +152,31 @@ def extract_command(
 def run_command(
     scale: str = typer.Option("demo", help=_SCALE_HELP),
     seed: int = typer.Option(42, help="Random seed of the sandbox's synthetic company."),
-    warehouse: Path = typer.Option(DEFAULT_WAREHOUSE, help="DuckDB warehouse file."),
+    data_dir: Path = typer.Option(
+        Path(".cx360"), help="Warehouse, BI snapshot, docs, reports and logs."
+    ),
+    warehouse: Path = typer.Option(
+        None, help="DuckDB warehouse (default <data-dir>/warehouse.duckdb)."
+    ),
     root: Path = typer.Option(DEFAULT_ROOT, help="Where generated worlds are kept."),
-    logs: Path = typer.Option(DEFAULT_LOGS, help="Where logs go."),
+    sandbox: bool = typer.Option(
+        True, "--sandbox/--real-apis", help="The local sandbox, or the real APIs (environment)."
+    ),
 ) -> None:
-    """The main job on the embedded default: sandbox → extract every source → warehouse."""
-    from cx360_sandbox.server.core import RunningSandbox
+    """The main job: sandbox → extract → quality gates → dbt build → BI snapshot, docs, reports."""
+    from cx360.extract import MissingEnvironmentError
+    from orchestration.jobs import run_main_job
 
-    from cx360.extract import ExtractError, extract
-
-    started = time.perf_counter()
-    typer.echo(f"[1/2] sandbox: generating the {scale} company (seed {seed}) if needed")
-    files = _generate(scale, seed, root)
-    with RunningSandbox(files) as sandbox:
-        typer.echo(
-            f"      serving Salesforce, Zendesk, Qualtrics, Delighted, Amplitude at {sandbox.url}"
+    if sandbox:
+        _generate(scale, seed, root)  # bad scale or seed: the CLI's own clear error
+    try:
+        result = run_main_job(
+            scale, seed, warehouse=warehouse, data_dir=data_dir, world_root=root, sandbox=sandbox
         )
-        typer.echo(f"[2/2] extract: every source into {warehouse} (incremental from stored state)")
-        try:
-            results = extract(
-                [], warehouse, sandbox_url=sandbox.url, log_dir=logs,
-                env=_sandbox_environment(), progress=typer.echo,
-            )  # fmt: skip
-        except ExtractError as error:
-            _fail(str(error))
-    _print_results(results)
-    typer.echo(f"done in {time.perf_counter() - started:.0f}s")
-    typer.echo(f"  warehouse: {warehouse.resolve()} (schemas raw_salesforce, raw_zendesk, …)")
-    typer.echo(f"  tap logs:  {logs.resolve()}")
+    except MissingEnvironmentError as error:
+        _fail(str(error))
+    if not result.success:
+        raise typer.Exit(code=1)
 
 
 @app.command("version")
