@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 
 from cx360 import snapshot
-from cx360.report.charts import CHARTS, Chart, MissingMartError
+from cx360.report.charts import CHARTS, Chart, MissingMartError, NothingToShowError
 
 _CSS = """
 :root{--ink:#1f2933;--muted:#52606d;--line:#d9e2ec;--accent:#0b5cad}
@@ -36,6 +36,8 @@ class ReportResult:
     path: Path
     charts: list[str] = field(default_factory=list)
     todos: list[str] = field(default_factory=list)
+    empty: list[str] = field(default_factory=list)
+    """Charts whose mart holds nothing to plot right now (shown as a note, not a TODO)."""
     snapshot_version: str | None = None
 
 
@@ -115,6 +117,12 @@ def _anchor(text: str) -> str:
 def _render(chart: Chart, con, pio, result: ReportResult, kpis: list) -> str:
     try:
         figure = chart.build(con)
+    except NothingToShowError as nothing:
+        result.empty.append(chart.id)
+        return (
+            f"<div class='card empty' data-chart='{chart.id}'><h3>{html.escape(chart.title)}</h3>"
+            f"<p class=note>{html.escape(str(nothing))}</p></div>"
+        )
     except MissingMartError as missing:
         result.todos.append(f"{chart.id}: {missing}")
         return (

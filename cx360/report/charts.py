@@ -28,6 +28,10 @@ class MissingMartError(Exception):
     """The chart's mart (or a column it needs) is not in the snapshot yet."""
 
 
+class NothingToShowError(Exception):
+    """The mart is there but holds nothing for this chart today (e.g. no at-risk account)."""
+
+
 @dataclass(frozen=True)
 class Chart:
     id: str
@@ -417,7 +421,7 @@ def top_at_risk(con):
         " order by 2 desc nulls last limit 15"
     ).df()
     if frame.empty:
-        raise MissingMartError("at-risk customers in the health mart")
+        raise NothingToShowError("No customer is in the at-risk band in the latest health scores.")
     figure = go.Figure(
         go.Bar(x=frame["revenue"], y=frame["name"], orientation="h", marker_color=BANDS["at risk"])
     )
