@@ -184,12 +184,15 @@ def run_with_retries(
             elapsed = clock() - started
             wait = float(waits.send(error))
             remaining = max_retry_seconds - elapsed
-            asked = retry_after_of(error) is not None
+            retry_after = retry_after_of(error)
+            asked = retry_after is not None
             out_of_tries = max_tries is not None and attempts >= max_tries
             if out_of_tries or remaining <= 0 or (asked and wait > remaining):
                 status = status_of(error)
+                # Name the server's Retry-After, not the jittered wait derived from it.
                 detail = (
-                    f"Retry-After {wait:.0f}s exceeds the remaining {max(remaining, 0):.0f}s; "
+                    f"Retry-After {retry_after:.0f}s exceeds the remaining "
+                    f"{max(remaining, 0):.0f}s; "
                     if asked and wait > remaining
                     else ""
                 )
