@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from target_cx360_duckdb import DuckDBLoader, read_state
 
@@ -31,6 +32,8 @@ class Source:
     """Where this API lives under the sandbox server."""
     default_base_url: str
     credentials: tuple[str, ...]
+    batch_files: bool = False
+    """The tap hands high-volume streams over as Singer BATCH files (config `batch_dir`)."""
 
     @property
     def schema(self) -> str:
@@ -57,6 +60,7 @@ SOURCES: dict[str, Source] = {
             "/zendesk/api/v2",
             "",
             ("ZENDESK_EMAIL", "ZENDESK_API_TOKEN"),
+            batch_files=True,
         ),
         Source(
             "qualtrics",
@@ -78,6 +82,7 @@ SOURCES: dict[str, Source] = {
             "/amplitude/api/2",
             "https://amplitude.com/api/2",
             ("AMPLITUDE_API_KEY", "AMPLITUDE_SECRET_KEY", "CX360_PII_SALT"),
+            batch_files=True,
         ),
     )
 }
@@ -135,8 +140,40 @@ def check_environment(sources: list[Source], env: Mapping[str, str]) -> None:
         )
 
 
-def tap_config(source: Source, base_url: str, overrides: Mapping[str, Any] | None) -> dict:
-    return {"base_url": base_url, **(overrides or {})}
+def tap_config(
+    source: Source,
+    base_url: str,
+    overrides: Mapping[str, Any] | None,
+    batch_dir: Path | None = None,
+) -> dict:
+    config: dict[str, Any] = {"base_url": base_url}
+    if source.batch_files and batch_dir is not None:
+        # A local hand-off, read by the loader on this host and deleted once committed:
+        # compressing it would cost the tap most of a core and save nothing.
+        config["batch_dir"] = str(batch_dir)
+        config["batch_compresslevel"] = 0
+    return {**config, **(overrides or {})}
+
+
+_BATCH_MARK = b'"BATCH"'
+
+
+def _delete_batch_files(line: bytes) -> None:
+    """Remove the files of a BATCH message the loader has just committed.
+
+    The loader commits a BATCH before `process_line` returns, and a resumed run
+    re-extracts from the committed state, never from old files, so nothing reads them
+    again; without this a large sync leaves its whole volume in gzip files behind.
+    """
+    try:
+        message = json.loads(line)
+    except ValueError:
+        return
+    if not isinstance(message, dict) or message.get("type") != "BATCH":
+        return
+    for uri in message.get("manifest") or []:
+        if isinstance(uri, str) and uri.startswith("file://"):
+            Path(unquote(urlsplit(uri).path)).unlink(missing_ok=True)
 
 
 def _tap_executable(source: Source) -> str:
@@ -191,7 +228,12 @@ def run_source(
     state = read_state(warehouse, source.schema)
     with tempfile.TemporaryDirectory(prefix=f"cx360-{source.name}-") as scratch:
         config_path = Path(scratch) / "config.json"
-        config_path.write_text(json.dumps(tap_config(source, base_url, config_overrides)))
+        # BATCH files go to this run's scratch folder: deleted once committed (below), and
+        # whatever a failed run left there goes with the folder.
+        batch_dir = Path(scratch) / "batches"
+        config_path.write_text(
+            json.dumps(tap_config(source, base_url, config_overrides, batch_dir))
+        )
         command = [_tap_executable(source), "--config", str(config_path)]
         if streams:
             command += _select_streams(command, streams, env, Path(scratch))
@@ -213,6 +255,8 @@ def run_source(
             try:
                 for line in process.stdout:
                     loader.process_line(line)
+                    if _BATCH_MARK in line[:64]:
+                        _delete_batch_files(line)
             finally:
                 reporter.stop()
                 return_code = process.wait()

@@ -13,6 +13,7 @@
 
 from cx360_singer.batch import (
     JSONL_GZIP_ENCODING,
+    BatchFile,
     GzipJsonlBatchWriter,
     batch_message,
     sdk_batch_message,
@@ -51,6 +52,7 @@ __all__ = [
     "UTC_FORMAT",
     "AuthExpiredError",
     "AuthenticationError",
+    "BatchFile",
     "CX360RESTStream",
     "GzipJsonlBatchWriter",
     "MissingCredentialsError",

@@ -15,6 +15,7 @@ import gzip
 import itertools
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,9 @@ import msgspec
 from cx360_singer.pii import hash_fields
 
 JSONL_GZIP_ENCODING = {"format": "jsonl", "compression": "gzip"}
+CHUNK_ROWS = 2048
+"""Rows encoded and compressed together: one msgspec call and one zlib call per chunk
+instead of one each per row (writing row by row halved the writer's speed)."""
 _ENCODER = msgspec.json.Encoder(decimal_format="number")
 _DECODER = msgspec.json.Decoder(float_hook=Decimal)  # keep money digits exact
 
@@ -61,6 +65,11 @@ class GzipJsonlBatchWriter:
     encoded JSON lines (bytes/str, trailing newline optional). With ``pii_fields`` every
     row is hashed before writing; encoded lines are decoded for that, so pass dicts when
     hashing is on if speed matters.
+
+    Rows are encoded ``CHUNK_ROWS`` at a time and each chunk is compressed on a worker
+    thread (zlib releases the GIL) while the caller produces the next one. Level 1 by
+    default: the files are a local hand-off to the loader, deleted once it committed
+    them, so compression ratio buys little and costs a core.
     """
 
     def __init__(
@@ -71,7 +80,7 @@ class GzipJsonlBatchWriter:
         pii_fields: Iterable[str] = (),
         salt: str | None = None,
         rows_per_file: int = 100_000,
-        compresslevel: int = 6,
+        compresslevel: int = 1,
     ) -> None:
         self.directory = Path(directory).expanduser().resolve()
         self.stream_name = stream_name
@@ -92,17 +101,21 @@ class GzipJsonlBatchWriter:
 
         ``rows`` is consumed lazily, so an ``islice`` pulls exactly the rows in the file.
         """
+        with self.open_file() as batch_file:
+            iterator = iter(rows)
+            while chunk := list(itertools.islice(iterator, CHUNK_ROWS)):
+                batch_file.add(chunk)
+        return batch_file.uri, batch_file.count
+
+    def open_file(self) -> BatchFile:
+        """A new file to fill with :meth:`BatchFile.add` (for producers that have rows in
+        lists already); closing it (or leaving its ``with`` block) completes it."""
         self.directory.mkdir(parents=True, exist_ok=True)
         path = self.directory / (
             f"{self.stream_name}-{self._run}-{len(self.files_written) + 1:05d}.jsonl.gz"
         )
-        count = 0
-        with gzip.open(path, "wb", compresslevel=self.compresslevel) as handle:
-            for row in rows:
-                handle.write(self._encode(row))
-                count += 1
         self.files_written.append(path)
-        return path.as_uri(), count
+        return BatchFile(self, path)
 
     def write_batch(self, rows: Iterable[Row]) -> dict[str, Any]:
         """Write one file and return its BATCH message."""
@@ -129,7 +142,16 @@ class GzipJsonlBatchWriter:
             path.unlink(missing_ok=True)
         self.files_written.clear()
 
+    def _encode_chunk(self, rows: list[Row]) -> bytes:
+        if not self.pii_fields and all(isinstance(row, _OBJECTS) for row in rows):
+            return _ENCODER.encode_lines(rows)
+        return b"".join([self._encode(row) for row in rows])
+
     def _encode(self, row: Row) -> bytes:
+        if isinstance(row, msgspec.Struct):
+            if not self.pii_fields:
+                return _ENCODER.encode(row) + b"\n"
+            row = _DECODER.decode(_ENCODER.encode(row))
         if isinstance(row, Mapping):
             if self.pii_fields:
                 row = hash_fields(row, self.pii_fields, self.salt)
@@ -144,4 +166,52 @@ class GzipJsonlBatchWriter:
         return data + b"\n"
 
 
+class BatchFile:
+    """One gzip JSONL file being written: rows are encoded by the caller's thread, then
+    compressed and written on a worker thread (zlib releases the GIL), one chunk in
+    flight, so encoding the next chunk overlaps compressing this one."""
+
+    def __init__(self, writer: GzipJsonlBatchWriter, path: Path) -> None:
+        self.writer = writer
+        self.path = path
+        self.count = 0
+        self._handle = gzip.GzipFile(path, "wb", compresslevel=writer.compresslevel, mtime=0)
+        self._compressor = ThreadPoolExecutor(1, thread_name_prefix="batch-gzip")
+        self._pending: Future[Any] | None = None
+
+    @property
+    def uri(self) -> str:
+        return self.path.as_uri()
+
+    def add(self, rows: list[Row]) -> None:
+        """Append ``rows`` (any mix the writer accepts) to the file."""
+        if not rows:
+            return
+        data = self.writer._encode_chunk(rows)
+        self.count += len(rows)
+        self._wait()
+        self._pending = self._compressor.submit(self._handle.write, data)
+
+    def close(self) -> tuple[str, int]:
+        """Finish the file; return (file URI, row count)."""
+        try:
+            self._wait()
+        finally:
+            self._compressor.shutdown(wait=True)
+            self._handle.close()
+        return self.uri, self.count
+
+    def _wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def __enter__(self) -> BatchFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_OBJECTS = (dict, msgspec.Struct)
 _END = object()

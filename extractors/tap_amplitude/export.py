@@ -9,13 +9,14 @@ not sort as text: `_10#0` < `_2#0`).
 
 from __future__ import annotations
 
+import operator
 import re
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 from cx360_singer import normalize_utc
@@ -49,6 +50,14 @@ def _member_order(name: str) -> tuple[Any, ...]:
 
 def iter_export_lines(path: Path) -> Iterator[bytes]:
     """Every JSON line of every hourly file in the export ZIP at `path`, in hour order."""
+    for block in iter_export_blocks(path):
+        yield from _lines([block])
+
+
+def iter_export_blocks(path: Path) -> Iterator[bytes]:
+    """The export's JSON lines in hour order, as blocks of whole lines (about
+    CHUNK_BYTES each, every block ending with a newline), for decoders that take many
+    lines at once."""
     with zipfile.ZipFile(path) as archive:
         names = sorted(
             (m.filename for m in archive.infolist() if not m.is_dir()), key=_member_order
@@ -56,32 +65,44 @@ def iter_export_lines(path: Path) -> Iterator[bytes]:
         for name in names:
             with archive.open(name) as member:
                 if name.endswith(".gz"):
-                    yield from _gunzip_lines(member)
+                    yield from _blocks(_gunzip_chunks(member))
                 else:
-                    yield from _lines(iter(lambda m=member: m.read(CHUNK_BYTES), b""))
+                    yield from _blocks(iter(lambda m=member: m.read(CHUNK_BYTES), b""))
 
 
-def _gunzip_lines(member: Any) -> Iterator[bytes]:
-    """Lines of a (possibly multi-member) gzip stream, decompressed chunk by chunk."""
-
-    def chunks() -> Iterator[bytes]:
-        inflater, started = zlib.decompressobj(wbits=31), False
-        while raw := member.read(CHUNK_BYTES):
-            while raw:
-                started = True
-                yield inflater.decompress(raw)
-                raw = b""
-                if inflater.eof:  # concatenated gzip members: start the next one
-                    raw = inflater.unused_data
-                    inflater, started = zlib.decompressobj(wbits=31), False
-        yield inflater.flush()
-        if started and not inflater.eof:
-            raise ExportFileError("export member ends inside a gzip stream")
-
-    yield from _lines(chunks())
+def _gunzip_chunks(member: Any) -> Iterator[bytes]:
+    """A (possibly multi-member) gzip stream, decompressed chunk by chunk."""
+    inflater, started = zlib.decompressobj(wbits=31), False
+    while raw := member.read(CHUNK_BYTES):
+        while raw:
+            started = True
+            yield inflater.decompress(raw)
+            raw = b""
+            if inflater.eof:  # concatenated gzip members: start the next one
+                raw = inflater.unused_data
+                inflater, started = zlib.decompressobj(wbits=31), False
+    yield inflater.flush()
+    if started and not inflater.eof:
+        raise ExportFileError("export member ends inside a gzip stream")
 
 
-def _lines(chunks: Iterator[bytes]) -> Iterator[bytes]:
+def _blocks(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """Re-cut `chunks` at line ends: each block holds whole lines only."""
+    tail = b""
+    for chunk in chunks:
+        if not chunk:
+            continue
+        cut = chunk.rfind(b"\n")
+        if cut < 0:
+            tail += chunk
+            continue
+        yield tail + chunk[: cut + 1]
+        tail = chunk[cut + 1 :]
+    if tail.strip():
+        yield tail + b"\n"
+
+
+def _lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
     tail = b""
     for chunk in chunks:
         if not chunk:
@@ -139,3 +160,71 @@ def event_shaper(
         return event
 
     return shape
+
+
+def event_batch_shaper(
+    properties: Mapping[str, Mapping[str, Any]], hash_value: Callable[[Any], Any] | None
+) -> EventBatchShaper:
+    """`event_shaper` for BATCH files: a block of export lines in, a list of events out.
+
+    The same rows as `event_shaper` makes, produced without a dict per event: the lines
+    are decoded in one call into msgspec Structs with a field per schema property (other
+    keys are dropped; an absent key stays absent when encoded), and object-valued
+    properties are kept as raw JSON bytes, never decoded (`user_properties` excepted
+    while hashing, for its email). Encode the events with msgspec (`encode_lines`).
+    """
+    names = list(properties)
+    attrs = {name: f"p{index}" for index, name in enumerate(names)}
+    hashing = hash_value is not None
+    fields: list[tuple[str, Any, Any]] = []
+    for name in names:
+        kinds = properties[name].get("type")
+        kinds = kinds if isinstance(kinds, list) else [kinds]
+        passthrough = "object" in kinds and not (hashing and name == "user_properties")
+        kind: Any = msgspec.Raw if passthrough else Any
+        fields.append((attrs[name], kind | msgspec.UnsetType, msgspec.UNSET))
+    event_type = msgspec.defstruct(
+        "AmplitudeEvent",
+        fields,
+        rename={attr: name for name, attr in attrs.items()},
+        omit_defaults=True,
+        gc=False,
+    )
+    decode = msgspec.json.Decoder(event_type).decode_lines
+    time_attrs = tuple(attrs[name] for name in TIME_FIELDS if name in attrs)
+    hashed = lru_cache(maxsize=1 << 16)(hash_value) if hash_value is not None else None
+    ip_attr = attrs.get("ip_address") if hashing else None
+    props_attr = attrs.get("user_properties") if hashing else None
+    unset = msgspec.UNSET
+
+    def shape(block: bytes) -> list[Any]:
+        events = decode(block)
+        for event in events:
+            for attr in time_attrs:
+                value = getattr(event, attr)
+                if value.__class__ is str and len(value) == 26 and value[10] == " ":
+                    setattr(event, attr, f"{value[:10]}T{value[11:]}Z")
+                elif value is not None and value is not unset:
+                    setattr(event, attr, utc_text(value))
+            if hashed is not None:
+                if ip_attr is not None:
+                    value = getattr(event, ip_attr)
+                    if value is not None and value is not unset:
+                        setattr(event, ip_attr, hashed(value))
+                if props_attr is not None:
+                    user_properties = getattr(event, props_attr)
+                    if (
+                        user_properties.__class__ is dict
+                        and user_properties.get("email") is not None
+                    ):
+                        user_properties["email"] = hashed(user_properties["email"])
+        return events
+
+    return EventBatchShaper(shape, operator.attrgetter(attrs["server_upload_time"]))
+
+
+class EventBatchShaper(NamedTuple):
+    shape: Callable[[bytes], list[Any]]
+    """A block of whole export lines → the events to write."""
+    upload_time: Callable[[Any], Any]
+    """An event's `server_upload_time` (the bookmark)."""

@@ -7,7 +7,7 @@ import itertools
 import json
 import tempfile
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from importlib import resources
@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 import requests
 from cx360_singer import (
     PII_SALT_ENV,
+    BatchFile,
     CX360RESTStream,
     GzipJsonlBatchWriter,
     hash_pii,
@@ -31,7 +32,14 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig, StorageTarget
 from singer_sdk.helpers.types import Context
 
-from .export import ExportFileError, event_shaper, iter_export_lines
+from .export import (
+    EventBatchShaper,
+    ExportFileError,
+    event_batch_shaper,
+    event_shaper,
+    iter_export_blocks,
+    iter_export_lines,
+)
 from .prefetch import prefetched
 
 DEFAULT_BASE_URL = "https://amplitude.com/api/2"
@@ -159,12 +167,10 @@ class EventsStream(CX360RESTStream):
 
         return self.request_decorator(fetch)(prepared, None)
 
-    def _export_windows(
-        self, context: Context | None
-    ) -> Iterator[tuple[datetime, Iterator[bytes]]]:
-        """(window end, its export lines) for each complete window from the bookmark on.
+    def _export_windows(self, context: Context | None) -> Iterator[tuple[datetime, Path | None]]:
+        """(window end, its export ZIP or None) for each complete window from the bookmark on.
 
-        Consume each window's lines before asking for the next: its file is then deleted.
+        Read each window's file before asking for the next: it is then deleted.
         The next window downloads on a worker thread meanwhile (see `_downloads`).
         """
         start_value = self.get_starting_replication_key_value(context)
@@ -177,7 +183,7 @@ class EventsStream(CX360RESTStream):
             ) as downloads,
         ):
             for end, path in downloads:
-                yield end, (iter_export_lines(path) if path else iter(()))
+                yield end, path
                 if path:
                     path.unlink()
 
@@ -225,10 +231,15 @@ class EventsStream(CX360RESTStream):
                     window = max(base, HOUR * (window // HOUR // 2))
             current = end
 
-    def _shaper(self) -> Any:
+    def _hasher(self) -> Callable[[Any], Any] | None:
         salt = self._credentials().get(PII_SALT_ENV)
-        hasher = partial(hash_pii, salt=salt) if self.config.get("hash_pii", True) else None
-        return event_shaper(list(self.schema["properties"]), hasher)
+        return partial(hash_pii, salt=salt) if self.config.get("hash_pii", True) else None
+
+    def _shaper(self) -> Any:
+        return event_shaper(list(self.schema["properties"]), self._hasher())
+
+    def _batch_shaper(self) -> EventBatchShaper:
+        return event_batch_shaper(self.schema["properties"], self._hasher())
 
     def _bookmark(self, context: Context | None, value: datetime | str) -> None:
         state = self.get_context_state(context)
@@ -271,46 +282,69 @@ class EventsStream(CX360RESTStream):
         Few big files, not one per window: the loader commits once per BATCH message.
         The bookmark a file's STATE carries is the end of the last window it completed
         when no event came after that, else its last event's upload time (a resume then
-        re-reads from that hour).
+        re-reads from that hour). Events go from export lines to the file in blocks
+        (`event_batch_shaper`): no dict, no per-event call into singer-sdk.
         """
         self._write_starting_replication_value(context)
         writer = GzipJsonlBatchWriter(
-            _local_path(batch_config.storage.root), self.name, compresslevel=1
+            _local_path(batch_config.storage.root),
+            self.name,
+            compresslevel=int(self.config.get("batch_compresslevel", 1)),
         )
-        items = self._items(context)
-        mark: list[Any] = [None]  # what the rows written so far allow the bookmark to be
-
-        def rows(first: dict[str, Any]) -> Iterator[dict[str, Any]]:
-            yield first
-            mark[0] = first["server_upload_time"]
-            written = 1
-            while written < batch_config.batch_size:
-                item = next(items, None)
-                if item is None:
-                    return
-                if isinstance(item, datetime):
-                    mark[0] = item
-                    continue
-                yield item
-                mark[0] = item["server_upload_time"]
-                written += 1
-
+        batch_shaper = self._batch_shaper()
+        upload_time = batch_shaper.upload_time
+        size = max(1, int(batch_config.batch_size))
+        current: BatchFile | None = None
+        mark: Any = None  # what the rows written so far allow the bookmark to be
         with self.get_record_counter() as counter, self.get_sync_timer():
-            for item in items:
-                if isinstance(item, datetime):  # a window with nothing left to write
-                    self._bookmark(context, item)
-                    continue
-                uri, count = writer.write(rows(item))
-                counter.increment(count)
-                self._bookmark(context, mark[0])
-                yield batch_config.encoding, [uri]
-
-    def _items(self, context: Context | None) -> Iterator[dict[str, Any] | datetime]:
-        """Shaped events, each window followed by its end (a datetime)."""
-        shape = self._shaper()
-        for end, lines in self._export_windows(context):
             try:
-                yield from map(shape, lines)
+                for item in self._items(context, batch_shaper.shape):
+                    if isinstance(item, datetime):  # a window is complete
+                        if current is None:
+                            self._bookmark(context, item)
+                        else:
+                            mark = item
+                        continue
+                    while item:
+                        if current is None:
+                            current = writer.open_file()
+                        room = size - current.count
+                        rows, item = item[:room], item[room:]
+                        current.add(rows)
+                        mark = upload_time(rows[-1])
+                        if current.count >= size:
+                            uri, count = current.close()
+                            current = None
+                            counter.increment(count)
+                            self._bookmark(context, mark)
+                            yield batch_config.encoding, [uri]
+                if current is not None:
+                    uri, count = current.close()
+                    current = None
+                    counter.increment(count)
+                    self._bookmark(context, mark)
+                    yield batch_config.encoding, [uri]
+            finally:
+                if current is not None:  # failed mid-file: never announced, so remove it
+                    with contextlib.suppress(Exception):
+                        current.close()
+                    current.path.unlink(missing_ok=True)
+
+    def _items(
+        self, context: Context | None, shape_block: Callable[[bytes], list[Any]] | None = None
+    ) -> Iterator[Any]:
+        """Shaped events, each window followed by its end (a datetime). With
+        `shape_block`, lists of events (one per block of export lines) instead."""
+        shape = None if shape_block is not None else self._shaper()
+        for end, path in self._export_windows(context):
+            try:
+                if path is None:
+                    pass
+                elif shape_block is not None:
+                    for block in iter_export_blocks(path):
+                        yield shape_block(block)
+                else:
+                    yield from map(shape, iter_export_lines(path))
             except (ExportFileError, zipfile.BadZipFile, ValueError) as error:
                 raise FatalAPIError(
                     f"GET /export up to {end}: unreadable export: {error}"

@@ -64,6 +64,16 @@ class TapAmplitude(Tap):
             description="Events per BATCH file; STATE is emitted after each file.",
         ),
         th.Property(
+            "batch_compresslevel",
+            th.IntegerType,
+            default=1,
+            minimum=0,
+            maximum=9,
+            description="gzip level of BATCH files; 0 stores them uncompressed inside the "
+            "gzip framing (the runner uses 0: its files are read on the same host and "
+            "deleted once loaded).",
+        ),
+        th.Property(
             "hash_pii",
             th.BooleanType,
             default=True,

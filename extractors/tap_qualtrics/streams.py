@@ -21,6 +21,8 @@ from .export import ExportFileError, iter_export_file
 
 SCHEMAS = resources.files(__package__) / "schemas"
 DOWNLOAD_CHUNK_BYTES = 1 << 20
+FIRST_POLL_SECONDS = 0.25
+"""First pause while an export runs; pauses then double up to `export_poll_seconds`."""
 
 
 def _schema(name: str) -> dict[str, Any]:
@@ -82,9 +84,16 @@ class SurveyResponsesStream(QualtricsStream):
         return str(response_json(response)["result"]["progressId"])
 
     def _wait_for_file(self, survey_id: str, progress_id: str) -> str | None:
-        """Poll until the export completes (its fileId) or fails (None); bounded in time."""
+        """Poll until the export completes (its fileId) or fails (None); bounded in time.
+
+        The first poll comes after FIRST_POLL_SECONDS and each pause doubles up to
+        `export_poll_seconds`: a small export is ready within a second (fixed 2 s pauses
+        made a tiny extract spend most of its time asleep), a large one is still polled
+        only every `export_poll_seconds`.
+        """
         url = f"{self.get_url({'surveyId': survey_id})}/{progress_id}"
-        interval = float(self.config.get("export_poll_seconds", 2.0))
+        longest = float(self.config.get("export_poll_seconds", 2.0))
+        interval = min(FIRST_POLL_SECONDS, longest)
         deadline = time.monotonic() + float(self.config.get("export_timeout_seconds", 3600))
         while True:
             result = response_json(self._call("GET", url))["result"]
@@ -100,6 +109,7 @@ class SurveyResponsesStream(QualtricsStream):
                     f"{self.config.get('export_timeout_seconds', 3600)} s"
                 )
             time.sleep(interval)
+            interval = min(interval * 2, longest)
 
     def _download(self, survey_id: str, file_id: str, target: Path) -> None:
         """Stream the export file to disk; a short or corrupt download is retried."""

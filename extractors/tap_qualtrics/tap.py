@@ -38,7 +38,8 @@ class TapQualtrics(Tap):
             "export_poll_seconds",
             th.NumberType,
             default=2.0,
-            description="Pause between polls of a running response export.",
+            description="Longest pause between polls of a running response export (polls "
+            "start at 0.25 s and back off to this).",
         ),
         th.Property(
             "export_timeout_seconds",

@@ -16,19 +16,12 @@ items that share the bookmark's second, which the loader's upsert absorbs):
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator, Mapping
-from pathlib import Path
-from tempfile import gettempdir
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
-from cx360_singer import GzipJsonlBatchWriter, hash_fields, pii_salt
-from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig, StorageTarget
-from singer_sdk.helpers._catalog import pop_deselected_record_properties
-from singer_sdk.helpers._typing import conform_record_data_types
+from cx360_singer import hash_fields, pii_salt
 from singer_sdk.helpers.types import Context, Record
 
+from tap_zendesk.batch import DEFAULT_BATCH_SIZE_ROWS, BatchFilesStream
 from tap_zendesk.client import (
     CursorExportStream,
     CursorListStream,
@@ -36,7 +29,7 @@ from tap_zendesk.client import (
     ZendeskStream,
 )
 
-DEFAULT_BATCH_SIZE_ROWS = 10_000
+__all__ = ["DEFAULT_BATCH_SIZE_ROWS", "STREAM_TYPES"]
 COMMENT_BODY_FIELDS = (
     "child_events.body",
     "child_events.html_body",
@@ -44,8 +37,9 @@ COMMENT_BODY_FIELDS = (
 )
 
 
-class TicketsStream(CursorExportStream):
-    """Tickets from the cursor-based incremental export.
+class TicketsStream(CursorExportStream, BatchFilesStream):
+    """Tickets from the cursor-based incremental export (BATCH files by default: a
+    million-ticket account is too many rows for RECORD messages).
 
     Deleted tickets stay in the export with `status: "deleted"`; they are soft-deleted
     downstream through `_sdc_deleted_at` (their last `updated_at`). Zendesk leaves out
@@ -149,7 +143,7 @@ class SatisfactionRatingsStream(CursorListStream):
         return self._frozen_start
 
 
-class TicketEventsStream(TimeExportStream):
+class TicketEventsStream(TimeExportStream, BatchFilesStream):
     """Ticket audit events with comment bodies (`include=comment_events`).
 
     High volume, so by default (`batch_mode: true`) rows go to the loader as Singer
@@ -178,58 +172,6 @@ class TicketEventsStream(TimeExportStream):
         if salt is None:
             salt = self._cached_salt = pii_salt()
         return salt
-
-    # -- BATCH mode ---------------------------------------------------------------------
-    def get_batch_config(self, config: Mapping) -> BatchConfig | None:
-        """An explicit singer-sdk `batch_config` wins; else `batch_mode` (default on)
-        writes gzip JSONL files under `batch_dir`."""
-        explicit = super().get_batch_config(config)
-        if explicit is not None or not config.get("batch_mode", True):
-            return explicit
-        directory = Path(
-            config.get("batch_dir") or Path(gettempdir()) / "cx360-batches" / "tap-zendesk"
-        )
-        return BatchConfig(
-            encoding=BaseBatchFileEncoding(format="jsonl", compression="gzip"),
-            storage=StorageTarget(root=directory.expanduser().resolve().as_uri()),
-            batch_size=int(config.get("batch_size_rows") or DEFAULT_BATCH_SIZE_ROWS),
-        )
-
-    def get_batches(
-        self, batch_config: BatchConfig, context: Context | None = None
-    ) -> Iterator[tuple[BaseBatchFileEncoding, list[str]]]:
-        """One file per `batch_size` rows, each row exactly as its RECORD message would
-        carry it (deselected properties dropped, types conformed). Rows are pulled from
-        the sync lazily, so the STATE singer-sdk writes after each BATCH message
-        bookmarks exactly the rows in the files announced so far."""
-        writer = GzipJsonlBatchWriter(_local_path(batch_config.storage.root), self.name)
-        synced = self._sync_records(context, write_messages=False)
-        rows = (self._as_record_message(record) for record in synced)
-        while True:
-            first = next(rows, None)
-            if first is None:
-                return
-            chunk = itertools.chain([first], itertools.islice(rows, batch_config.batch_size - 1))
-            uri, _count = writer.write(chunk)
-            yield batch_config.encoding, [uri]
-
-    def _as_record_message(self, record: Record) -> Record:
-        record = dict(record)
-        pop_deselected_record_properties(record, self.schema, self.mask)
-        return conform_record_data_types(
-            stream_name=self.name,
-            record=record,
-            schema=self.effective_schema,
-            level=self.TYPE_CONFORMANCE_LEVEL,
-            logger=self.logger,
-        )
-
-
-def _local_path(root: str) -> Path:
-    """A `file://` storage root as a local path (the loader reads local files only)."""
-    if root.startswith("file://"):
-        return Path(unquote(urlsplit(root).path))
-    return Path(root)
 
 
 STREAM_TYPES: list[type[ZendeskStream]] = [

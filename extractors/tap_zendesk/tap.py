@@ -69,8 +69,8 @@ class TapZendesk(Tap):
             th.BooleanType,
             default=True,
             description=(
-                "ticket_events as Singer BATCH messages (gzip JSONL files) instead of "
-                "RECORD messages."
+                "tickets and ticket_events as Singer BATCH messages (gzip JSONL files) "
+                "instead of RECORD messages."
             ),
         ),
         th.Property(
@@ -83,6 +83,16 @@ class TapZendesk(Tap):
             th.IntegerType,
             default=DEFAULT_BATCH_SIZE_ROWS,
             description="Rows per BATCH file; STATE is emitted after each file.",
+        ),
+        th.Property(
+            "batch_compresslevel",
+            th.IntegerType,
+            default=1,
+            minimum=0,
+            maximum=9,
+            description="gzip level of BATCH files; 0 stores them uncompressed inside the "
+            "gzip framing (the runner uses 0: its files are read on the same host and "
+            "deleted once loaded).",
         ),
         th.Property(
             "hash_comment_bodies",

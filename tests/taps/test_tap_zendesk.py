@@ -268,14 +268,17 @@ def test_retry_budget_exhaustion_names_the_endpoint(sandbox: RunningSandbox, con
 
 
 # -- BATCH mode --------------------------------------------------------------------------------
-def test_batch_mode_files_equal_record_mode(sandbox: RunningSandbox, tmp_path: Path) -> None:
-    records = run_tap(config_for(sandbox), streams=["ticket_events"]).records["ticket_events"]
+@pytest.mark.parametrize("stream", ["ticket_events", "tickets"])
+def test_batch_mode_files_equal_record_mode(
+    sandbox: RunningSandbox, tmp_path: Path, stream: str
+) -> None:
+    records = run_tap(config_for(sandbox), streams=[stream]).records[stream]
     config = config_for(sandbox, batch_mode=True, batch_dir=str(tmp_path), batch_size_rows=2000)
-    run = run_tap(config, streams=["ticket_events"])
-    assert not run.records.get("ticket_events"), "BATCH mode must not also send RECORDs"
+    run = run_tap(config, streams=[stream])
+    assert not run.records.get(stream), "BATCH mode must not also send RECORDs"
     batched: list[dict] = []
     for message in run.batches:
-        assert message["stream"] == "ticket_events"
+        assert message["stream"] == stream
         assert message["encoding"] == {"format": "jsonl", "compression": "gzip"}
         for uri in message["manifest"]:
             assert uri.startswith("file://")
@@ -289,8 +292,12 @@ def test_batch_mode_files_equal_record_mode(sandbox: RunningSandbox, tmp_path: P
             seen += sum(len(read_manifest(uri)) for uri in message["manifest"])
             state = run.messages[index + 1]
             assert state["type"] == "STATE"
-            mark = state["value"]["bookmarks"]["ticket_events"]["replication_key_value"]
-            assert mark == batched[seen - 1]["timestamp"]
+            mark = state["value"]["bookmarks"][stream]["replication_key_value"]
+            assert mark == batched[seen - 1][INCREMENTAL_KEYS[stream]]
+    assert (
+        run.final_state["bookmarks"][stream]["replication_key_value"]
+        == (records[-1][INCREMENTAL_KEYS[stream]])
+    )
 
 
 def test_comment_bodies_hashed_when_asked(

@@ -114,6 +114,7 @@ class SandboxServer(ThreadingHTTPServer):
         self._fault_rng = random.Random(0)
         self._local = threading.local()
         self._current_cache: dict[tuple[str, int], str] = {}
+        self._ordered_cache: dict[str, str] = {}
         self.state: dict[str, Any] = {}  # per-API mutable state (tokens, locators, exports)
         self.routes: list[tuple[str, re.Pattern[str], Handler, str]] = []
         from . import amplitude, control, delighted, qualtrics, salesforce, zendesk
@@ -160,6 +161,31 @@ class SandboxServer(ThreadingHTTPServer):
                 self._current_cache[cache_key] = name
             return name
 
+    def in_change_order(self, table: str, key: str) -> str:
+        """Name of a copy of `table` (a world table or a `current` one) in export order,
+        with `__ts` (`epoch(_valid_from)` in whole seconds) and `__rn` (the row's place in
+        `__ts, key` order), stored in that order (cached until the clock moves).
+
+        Why: an export page is "the next N rows after a point in that order". Asked of
+        the table as is, DuckDB builds every later row's JSON and sorts them all, for
+        every page (quadratic in the table's size). Here the point is found in the first
+        row group holding it (row-group statistics skip the others) and the page is the
+        row-number range after it.
+        """
+        with self.lock:
+            name = self._ordered_cache.get(table)
+            if name is None:
+                name = f"ord_{table}"
+                self.world.execute(f"""
+                    CREATE OR REPLACE TABLE {name} AS
+                    SELECT *, epoch(_valid_from)::BIGINT AS __ts,
+                           row_number() OVER (ORDER BY epoch(_valid_from)::BIGINT, {key}) AS __rn
+                    FROM {table}
+                    ORDER BY __rn
+                """)
+                self._ordered_cache[table] = name
+            return name
+
     def set_now(self, now: int) -> None:
         if now > HORIZON:
             raise ValueError(
@@ -167,9 +193,10 @@ class SandboxServer(ThreadingHTTPServer):
             )
         with self.lock:
             self.now = now
-            for name in self._current_cache.values():
+            for name in [*self._current_cache.values(), *self._ordered_cache.values()]:
                 self.world.execute(f"DROP TABLE IF EXISTS {name}")
             self._current_cache.clear()
+            self._ordered_cache.clear()
 
     # -- faults and limits -------------------------------------------------------------------
     def decide_fault(self, api: str) -> str | None:
@@ -244,6 +271,10 @@ _DROP = object()
 class _RequestHandler(BaseHTTPRequestHandler):
     server: SandboxServer
     protocol_version = "HTTP/1.1"
+    # Answers go out as one write with TCP_NODELAY: with headers and body written
+    # separately, Nagle's algorithm held the body back until the client's delayed ACK
+    # (~40 ms per request on a kept-alive connection).
+    disable_nagle_algorithm = True
 
     def date_time_string(self, timestamp: float | None = None) -> str:
         """Real servers date their answers and clients read "now" from the `Date` header;
@@ -340,10 +371,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         if truncate:
             self.send_header("Connection", "close")
-        self.end_headers()
         body = response.body[: len(response.body) // 2] if truncate else response.body
+        # end_headers() would send the headers on their own; send them with the body.
+        self._headers_buffer.append(b"\r\n")
+        self._headers_buffer.append(body)
         try:
-            self.wfile.write(body)
+            self.flush_headers()
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
         if truncate:

@@ -127,6 +127,50 @@ def _rows_as_json(server: SandboxServer, sql: str, params: list[Any]) -> list[di
     return [json.loads(row[0]) for row in server.cursor().execute(sql, params).fetchall()]
 
 
+class _Items(list):
+    """A page's items as JSON texts from DuckDB, spliced into the answer unparsed."""
+
+
+def _page(payload: dict[str, Any]) -> Response:
+    """`Response.json(payload)`, where `_Items` values are JSON texts already: the body
+    is built around them instead of parsing each one and encoding it again."""
+    parts: list[str] = []
+    for key, value in payload.items():
+        if isinstance(value, _Items):
+            parts.append(f"{json.dumps(key)}:[{','.join(value)}]")
+        else:
+            parts.append(f"{json.dumps(key)}:{json.dumps(value, separators=(',', ':'))}")
+    return Response(200, ("{" + ",".join(parts) + "}").encode())
+
+
+def _page_rows(
+    server: SandboxServer,
+    source: str,
+    fields: dict[str, str],
+    start: str,
+    params: list[Any],
+    size: int,
+    cutoff: int,
+) -> list[tuple[Any, ...]]:
+    """(item JSON, ts, id) of up to `size` rows of `source` (a `server.in_change_order`
+    table) in export order, from the first row matching `start` (a condition on `__ts`
+    and `id`, with `params`) on, stopping before `ts > cutoff`."""
+    cursor = server.cursor()
+    first = cursor.execute(
+        f"SELECT __rn FROM {source} WHERE {start} ORDER BY __rn LIMIT 1", params
+    ).fetchone()
+    if first is None:
+        return []
+    return cursor.execute(
+        f"""
+        SELECT {_select(server, fields)}::VARCHAR, __ts, id FROM {source}
+        WHERE __rn >= ? AND __rn < ? AND __ts <= ?
+        ORDER BY __rn
+        """,
+        [first[0], first[0] + size, cutoff],
+    ).fetchall()  # fmt: skip
+
+
 def _encode_cursor(*values: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
 
@@ -159,24 +203,20 @@ def _cursor_export(request: Request, resource: str, table: str, fields: dict[str
         if start_time > server.now:
             raise _error(400, "InvalidValue", "start_time cannot be in the future")
         after_ts, after_id = start_time, -1
-    current = server.current(table, "id")
+    source = server.in_change_order(server.current(table, "id"), "id")
     cutoff = server.now - RECENT_EXCLUSION_SECONDS
-    sql = f"""
-        SELECT {_select(server, fields)}, epoch(_valid_from)::BIGINT AS ts, id
-        FROM {current}
-        WHERE (epoch(_valid_from)::BIGINT, id) > (?, ?) AND epoch(_valid_from)::BIGINT <= ?
-        ORDER BY ts, id
-        LIMIT ?
-    """
-    rows = server.cursor().execute(sql, [after_ts, after_id, cutoff, per_page + 1]).fetchall()
+    rows = _page_rows(
+        server, source, fields, "__ts >= ? AND (__ts, id) > (?, ?)",
+        [after_ts, after_ts, after_id], per_page + 1, cutoff,
+    )  # fmt: skip
     more = len(rows) > per_page
     rows = rows[:per_page]
-    items = [json.loads(row[0]) for row in rows]
+    items = _Items(row[0] for row in rows)
     if rows:
         after_ts, after_id = rows[-1][1], rows[-1][2]
     after_cursor = _encode_cursor(after_ts, after_id)
     url = f"{server.base_url}{PREFIX}/incremental/{resource}/cursor.json"
-    return Response.json(
+    return _page(
         {
             resource: items,
             "after_cursor": after_cursor,
@@ -208,16 +248,9 @@ def _time_export(
     if start_time is None:
         raise _error(400, "InvalidValue", "start_time is required")
     per_page = min(_int_arg(request, "per_page", 1000) or 1000, 1000)
-    source = server.current(table, "id") if versioned else table
+    source = server.in_change_order(server.current(table, "id") if versioned else table, "id")
     cutoff = server.now - RECENT_EXCLUSION_SECONDS
-    sql = f"""
-        SELECT {_select(server, fields)}, epoch(_valid_from)::BIGINT AS ts
-        FROM {source}
-        WHERE epoch(_valid_from)::BIGINT >= ? AND epoch(_valid_from)::BIGINT <= ?
-        ORDER BY ts, id
-        LIMIT ?
-    """
-    rows = server.cursor().execute(sql, [start_time, cutoff, per_page]).fetchall()
+    rows = _page_rows(server, source, fields, "__ts >= ?", [start_time], per_page, cutoff)
     end_of_stream = len(rows) < per_page
     end_time = rows[-1][1] if rows else start_time
     if not end_of_stream and end_time == start_time:
@@ -226,19 +259,24 @@ def _time_export(
         rest = (
             server.cursor()
             .execute(
-                sql.replace("LIMIT ?", "OFFSET ?"), [start_time, min(start_time, cutoff), per_page]
+                f"""
+                SELECT {_select(server, fields)}::VARCHAR, __ts, id FROM {source}
+                WHERE __ts = ? AND __ts <= ? AND id > ?
+                ORDER BY __rn
+                """,
+                [start_time, cutoff, rows[-1][2]],
             )
             .fetchall()
         )
         rows += rest
         end_time += 1
-    items = [json.loads(row[0]) for row in rows]
+    items = _Items(row[0] for row in rows)
     query: dict[str, Any] = {"start_time": end_time}
     if request.arg("per_page"):
         query["per_page"] = per_page
     if request.arg("include"):
         query["include"] = request.arg("include")
-    return Response.json(
+    return _page(
         {
             resource: items,
             "count": len(items),
