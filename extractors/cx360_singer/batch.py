@@ -176,7 +176,13 @@ class BatchFile:
         self.path = path
         self.count = 0
         self._handle = gzip.GzipFile(path, "wb", compresslevel=writer.compresslevel, mtime=0)
-        self._compressor = ThreadPoolExecutor(1, thread_name_prefix="batch-gzip")
+        # Level 0 only copies (and checksums) the bytes: a thread would cost more in GIL
+        # hand-offs than it saves.
+        self._compressor = (
+            ThreadPoolExecutor(1, thread_name_prefix="batch-gzip")
+            if writer.compresslevel > 0
+            else None
+        )
         self._pending: Future[Any] | None = None
 
     @property
@@ -189,6 +195,9 @@ class BatchFile:
             return
         data = self.writer._encode_chunk(rows)
         self.count += len(rows)
+        if self._compressor is None:
+            self._handle.write(data)
+            return
         self._wait()
         self._pending = self._compressor.submit(self._handle.write, data)
 
@@ -197,7 +206,8 @@ class BatchFile:
         try:
             self._wait()
         finally:
-            self._compressor.shutdown(wait=True)
+            if self._compressor is not None:
+                self._compressor.shutdown(wait=True)
             self._handle.close()
         return self.uri, self.count
 

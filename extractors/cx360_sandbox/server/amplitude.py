@@ -91,12 +91,18 @@ def export(request: Request) -> Response:
         server.cursor()
         .execute(
             f"""
-        SELECT epoch(date_trunc('hour', server_upload_time))::BIGINT AS hour,
-               string_agg(({_EVENT_JSON})::VARCHAR, chr(10) ORDER BY server_upload_time, event_id)
-        FROM amp_events
-        WHERE server_upload_time >= make_timestamp(?::BIGINT * 1000000)
-          AND server_upload_time < make_timestamp(?::BIGINT * 1000000)
-          AND server_upload_time <= make_timestamp(?::BIGINT * 1000000)
+        SELECT hour, string_agg(line, chr(10) ORDER BY rn)
+        FROM (
+            SELECT epoch(date_trunc('hour', server_upload_time))::BIGINT AS hour,
+                   ({_EVENT_JSON})::VARCHAR AS line,
+                   -- sorting the keys alone, then the lines by position, is about twice
+                   -- as fast as sorting the lines by the keys inside the aggregate
+                   row_number() OVER (ORDER BY server_upload_time, event_id) AS rn
+            FROM amp_events
+            WHERE server_upload_time >= make_timestamp(?::BIGINT * 1000000)
+              AND server_upload_time < make_timestamp(?::BIGINT * 1000000)
+              AND server_upload_time <= make_timestamp(?::BIGINT * 1000000)
+        )
         GROUP BY hour
         ORDER BY hour
         """,
