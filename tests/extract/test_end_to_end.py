@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,20 +27,11 @@ from target_cx360_duckdb import read_state
 
 from cx360.extract import extract
 from tests.conftest import SandboxControl
+from tests.tables import contents, differences, key_column
 
 from .expected import expected_event_count, expected_keys
 
 DAY = 86_400
-KEYS = {
-    "raw_salesforce": "Id",
-    "raw_zendesk": "id",
-    "raw_qualtrics": None,  # per table below
-    "raw_delighted": "id",
-}
-QUALTRICS_KEYS = {"surveys": "id", "survey_responses": "responseId", "distributions": "id"}
-# When a row loaded, and Zendesk's `url` (it embeds the server's address, which differs
-# between the sandbox instances these tests start), are not part of a row's content.
-IGNORED_COLUMNS = ("_extracted_at", "_loaded_at", "url")
 
 
 def _env() -> dict[str, str]:
@@ -52,49 +42,10 @@ def _run(warehouse: Path, url: str, logs: Path) -> list:
     return extract([], warehouse, sandbox_url=url, log_dir=logs, env=_env())
 
 
-def _key_column(schema: str, table: str) -> str:
-    if schema == "raw_qualtrics":
-        return QUALTRICS_KEYS[table]
-    return KEYS[schema]
-
-
-def _tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
-    rows = con.execute(
-        "SELECT schema_name, table_name FROM duckdb_tables()"
-        " WHERE schema_name LIKE 'raw_%' AND NOT starts_with(table_name, '_')"
-        " ORDER BY 1, 2"
-    ).fetchall()
-    return [(schema, table) for schema, table in rows]
-
-
-def contents(warehouse: Path) -> dict[tuple[str, str], list[tuple]]:
-    """Every raw table's full contents, less the columns that record when it loaded."""
-    con = duckdb.connect(str(warehouse), read_only=True)
-    try:
-        result = {}
-        for schema, table in _tables(con):
-            columns = [
-                name
-                for (name,) in con.execute(
-                    "SELECT column_name FROM duckdb_columns()"
-                    " WHERE schema_name = ? AND table_name = ? ORDER BY column_index",
-                    [schema, table],
-                ).fetchall()
-                if name not in IGNORED_COLUMNS
-            ]
-            select = ", ".join(f'"{c}"::VARCHAR' for c in columns)
-            result[(schema, table)] = con.execute(
-                f'SELECT {select} FROM "{schema}"."{table}" ORDER BY ALL'
-            ).fetchall()
-        return result
-    finally:
-        con.close()
-
-
 def _keys(warehouse: Path, schema: str, table: str) -> set:
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
-        column = _key_column(schema, table)
+        column = key_column(schema, table)
         return {
             r[0] for r in con.execute(f'SELECT "{column}" FROM "{schema}"."{table}"').fetchall()
         }
@@ -200,7 +151,7 @@ def test_faults_drill_gives_the_clean_tables(
         counters = control.status()["counters"]
     faults = sum(v for k, v in counters.items() if k.startswith("faults_"))
     assert faults > 20, counters
-    lost, duplicated = _differences(contents(clean_run), contents(warehouse))
+    lost, duplicated = differences(contents(clean_run), contents(warehouse))
     print(
         f"429/5xx/drop/truncate drill: {faults:,} faults injected, {lost} lost, {duplicated} duplicated"
     )
@@ -231,16 +182,6 @@ def test_kill_drill_gives_the_clean_tables(
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         subprocess.run(command, env=_env(), check=True, capture_output=True)
-    lost, duplicated = _differences(contents(clean_run), contents(warehouse))
+    lost, duplicated = differences(contents(clean_run), contents(warehouse))
     print(f"kill drill: 10 SIGKILLs, {lost} lost, {duplicated} duplicated")
     assert (lost, duplicated) == (0, 0)
-
-
-def _differences(clean: dict, other: dict) -> tuple[int, int]:
-    """Rows of the clean run missing from `other`, and rows `other` has beyond the clean run."""
-    lost = duplicated = 0
-    for table in clean.keys() | other.keys():
-        clean_rows, other_rows = Counter(clean.get(table, [])), Counter(other.get(table, []))
-        lost += sum((clean_rows - other_rows).values())
-        duplicated += sum((other_rows - clean_rows).values())
-    return lost, duplicated

@@ -76,9 +76,13 @@ def clear_requests(request: Request) -> Response:
 
 
 def register(server: SandboxServer) -> None:
+    from . import corruption, drift
+
     server.route("GET", r"/_sandbox/status", status, "control")
     server.route("POST", r"/_sandbox/clock", clock, "control")
     server.route("POST", r"/_sandbox/faults", faults, "control")
     server.route("POST", r"/_sandbox/rate-limits", rate_limits, "control")
     server.route("GET", r"/_sandbox/requests", requests_log, "control")
     server.route("DELETE", r"/_sandbox/requests", clear_requests, "control")
+    corruption.register(server)  # /_sandbox/corruption: malformed records (bad-records drill)
+    drift.register(server)  # /_sandbox/drift: fields added, dropped, widened between runs
