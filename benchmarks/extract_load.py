@@ -3,9 +3,12 @@
 For each stream: a full sync from the sandbox (tap subprocess → in-process loader) into a
 fresh warehouse, timed end to end; then the same records written as JSONL and ingested by
 DuckDB `read_json` into a table (the ceiling: no HTTP, no Singer, no upsert). Prints both
-rates and their ratio; writes benchmarks/results/extract_load.json.
+rates and their ratio; writes benchmarks/results/extract_load.json. With `--baseline`, a third
+column: the same stream through a plain singer-sdk tap piped into a row-by-row target (what a
+Meltano user gets; see benchmarks.baseline_singer), and our ratio to it.
 
     python -m benchmarks.extract_load --scale medium
+    python -m benchmarks.extract_load --scale medium --baseline
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from cx360_sandbox.store import DEFAULT_ROOT, generate_world
 
 from cx360.extract import SOURCES, run_source
 
+from . import baseline_singer
 from .common import peak_rss_mib, print_table, timed, write_result
 
 DEFAULT_STREAMS = ["zendesk.tickets", "zendesk.ticket_events", "amplitude.events"]
@@ -59,6 +63,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--stream", action="append", help=f"default: {DEFAULT_STREAMS}")
     parser.add_argument("--root", type=Path, default=DEFAULT_ROOT)
+    parser.add_argument("--baseline", action="store_true", help="add the row-by-row baseline")
+    parser.add_argument("--baseline-seconds", type=float, default=120.0,
+                        help="stop the baseline after this long and rate what it loaded")  # fmt: skip
     args = parser.parse_args()
     streams = args.stream or DEFAULT_STREAMS
     files = generate_world(args.scale, args.seed, root=args.root)
@@ -88,12 +95,27 @@ def main() -> None:
                 "ratio_to_ceiling": round(ours / top, 4),
             }  # fmt: skip
             warehouse.unlink()
+            if args.baseline:
+                base, base_seconds, cut = baseline_singer.measure(
+                    source_name, stream, sandbox.url + source.sandbox_path, env, scratch,
+                    limit_seconds=args.baseline_seconds,
+                )  # fmt: skip
+                slow = base / base_seconds
+                rows_out[-1] += [round(slow), f"{ours / slow:,.0f}x" + (" *" if cut else "")]
+                results[name].update({
+                    "baseline_records": base, "baseline_seconds": round(base_seconds, 2),
+                    "baseline_records_per_second": round(slow), "baseline_cut_at_limit": cut,
+                    "ratio_to_baseline": round(ours / slow, 1),
+                })  # fmt: skip
     print(
         f"extract_load at scale {args.scale} (taps + loader vs DuckDB read_json of the same JSONL)"
     )
-    print_table(
-        ["stream", "records", "seconds", "ours rec/s", "read_json rec/s", "ratio"], rows_out
-    )
+    headers = ["stream", "records", "seconds", "ours rec/s", "read_json rec/s", "ratio"]
+    if args.baseline:
+        headers += ["row-by-row rec/s", "ours / row-by-row"]
+    print_table(headers, rows_out)
+    if args.baseline:
+        print(f"* row-by-row run stopped after {args.baseline_seconds:g}s; rate of what it loaded")
     path = write_result(
         "extract_load", {"scale": args.scale, "streams": results, "peak_rss_mib": peak_rss_mib()}
     )

@@ -1,0 +1,118 @@
+"""The main job as a benchmark subject: one run in a fresh process, timed per stage.
+
+Shared by ``full_vs_incremental`` and ``scaling``. A run is the whole main job
+(:func:`orchestration.jobs.run_main_job`: extract every source → GX quality gates → dbt build
+with its tests → publish the BI snapshot, dbt docs, quality and CX reports) against a sandbox
+the caller runs, so the caller can move the sandbox's clock between runs. Each run gets a
+process of its own (``spawn``), so its peak memory is its own; the dbt project is a copy, so
+a benchmark never writes into the repository's ``dbt_project/target``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import resource
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+STAGES = ("extract", "quality gates", "dbt build", "publish")
+
+
+def stage_of(step: str) -> str:
+    if step.startswith("extract_"):
+        return "extract"
+    if step.startswith(("gx_", "check_")) or "freshness" in step:
+        return "quality gates"
+    if step.startswith("dbt"):
+        return "dbt build" if step == "dbt_models" else "publish"
+    return "publish"
+
+
+def stage_seconds(steps: dict[str, float]) -> dict[str, float]:
+    stages = dict.fromkeys(STAGES, 0.0)
+    for step, seconds in steps.items():
+        stages[stage_of(step)] += seconds
+    return {stage: round(seconds, 1) for stage, seconds in stages.items()}
+
+
+def copy_dbt_project(target: Path) -> Path:
+    from orchestration.constants import DBT_PROJECT_DIR
+
+    shutil.copytree(
+        DBT_PROJECT_DIR, target, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages")
+    )
+    return target
+
+
+def table_rows(warehouse: Path) -> dict[str, int]:
+    """Rows per schema: raw_* (the pipeline's input) and what dbt built."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        rows: dict[str, int] = {}
+        for schema, table in con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables()"
+            " WHERE NOT starts_with(table_name, '_') AND NOT starts_with(schema_name, '_')"
+        ).fetchall():
+            count = con.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()[0]
+            rows[schema] = rows.get(schema, 0) + count
+        return rows
+    finally:
+        con.close()
+
+
+def _run(env: dict[str, str], data_dir: str, project: str, queue: Any) -> None:
+    """In the child process: the main job once, then what it did."""
+    from dagster import AssetKey, DagsterInstance
+
+    from orchestration.constants import SOURCE_STREAMS, raw_asset_path
+    from orchestration.jobs import run_main_job
+
+    with DagsterInstance.ephemeral() as instance:
+        result = run_main_job(
+            sandbox=False, data_dir=Path(data_dir), dbt_project_dir=Path(project),
+            instance=instance, env=env, echo=lambda line: print(line, flush=True),
+        )  # fmt: skip
+        records = 0
+        for source, streams in SOURCE_STREAMS.items():
+            for stream in streams:
+                event = instance.get_latest_materialization_event(
+                    AssetKey(raw_asset_path(source, stream))
+                )
+                if event is not None and event.run_id == result.run_id:
+                    records += event.asset_materialization.metadata["records"].value
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    queue.put({
+        "success": result.success, "seconds": round(result.seconds, 1),
+        "steps": result.step_seconds, "failures": result.failures,
+        "records_extracted": records,
+        "peak_rss_mib": {"main_job_process": round(own), "largest_subprocess": round(children)},
+    })  # fmt: skip
+
+
+def run_main_job_once(
+    sandbox_url: str, data_dir: Path, project: Path, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """The main job against `sandbox_url` (its clock now), in a fresh process."""
+    import requests
+
+    from orchestration.resources import sandbox_environment
+
+    now = requests.get(f"{sandbox_url}/_sandbox/status", timeout=30).json()["now"]
+    values = {**sandbox_environment(sandbox_url, now), **(env or {})}
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    started = time.perf_counter()
+    process = ctx.Process(target=_run, args=(values, str(data_dir), str(project), queue))
+    process.start()
+    outcome = queue.get()
+    process.join()
+    outcome["process_seconds"] = round(time.perf_counter() - started, 1)
+    outcome["stages"] = stage_seconds(outcome["steps"])
+    outcome["sandbox_now"] = now
+    outcome["rows"] = table_rows(data_dir / "warehouse.duckdb")
+    return outcome
