@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import duckdb
+import msgspec
 import pytest
 import requests
 from cx360_singer import (
@@ -381,6 +382,29 @@ def test_batches_split_by_rows_per_file(tmp_path: Path) -> None:
     assert counts == [4, 4, 2]
     writer.cleanup()
     assert not list(tmp_path.glob("*.jsonl.gz"))
+
+
+class _Row(msgspec.Struct, omit_defaults=True):
+    i: int
+    note: str | msgspec.UnsetType = msgspec.UNSET
+
+
+@pytest.mark.parametrize("level", [0, 1])
+def test_batch_file_takes_lists_of_dicts_structs_and_lines(tmp_path: Path, level: int) -> None:
+    writer = GzipJsonlBatchWriter(tmp_path, "events", compresslevel=level)
+    with writer.open_file() as batch_file:
+        batch_file.add([{"i": 0, "amount": Decimal("1.10")}, {"i": 1}])
+        batch_file.add([])
+        batch_file.add([_Row(2), _Row(3, note="x")])
+        batch_file.add([b'{"i": 4}', '{"i": 5}\n'])
+    assert batch_file.count == 6
+    with gzip.open(batch_file.path, "rt") as fh:
+        back = [json.loads(line, parse_float=Decimal) for line in fh]
+    assert back == [
+        {"i": 0, "amount": Decimal("1.10")}, {"i": 1}, {"i": 2}, {"i": 3, "note": "x"},
+        {"i": 4}, {"i": 5},
+    ]  # fmt: skip
+    assert writer.files_written == [batch_file.path]
 
 
 def test_pii_needs_salt(monkeypatch: pytest.MonkeyPatch) -> None:

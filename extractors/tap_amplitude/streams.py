@@ -27,6 +27,7 @@ from cx360_singer import (
     require_env,
     server_now,
 )
+from cx360_singer.prefetch import prefetched
 from requests.auth import HTTPBasicAuth
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig, StorageTarget
@@ -40,7 +41,6 @@ from .export import (
     iter_export_blocks,
     iter_export_lines,
 )
-from .prefetch import prefetched
 
 DEFAULT_BASE_URL = "https://amplitude.com/api/2"
 KEY_ENVS = ("AMPLITUDE_API_KEY", "AMPLITUDE_SECRET_KEY")

@@ -195,7 +195,7 @@ class ZendeskStream(CX360RESTStream):
         """The kit's checks, plus: a 2xx body must be a JSON object whatever its
         Content-Type (a proxy's HTML page served as 200 is retried, not parsed)."""
         if 200 <= response.status_code < 300:
-            _prime_json(response)
+            self._prime_json(response)
         super().validate_response(response)
         try:
             payload = response_json(response)
@@ -203,6 +203,10 @@ class ZendeskStream(CX360RESTStream):
             raise RetriableAPIError(f"{error_message(response)} (not JSON)", response) from None
         if not isinstance(payload, dict):
             raise RetriableAPIError(f"{error_message(response)} (not a JSON object)", response)
+
+    def _prime_json(self, response: requests.Response) -> None:
+        """Parse a 2xx body into the kit's cache (see `_prime_json`)."""
+        _prime_json(response)
 
     # -- records ----------------------------------------------------------------------
     def parse_response(self, response: requests.Response) -> Iterable[dict]:

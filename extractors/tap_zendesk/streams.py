@@ -16,12 +16,14 @@ items that share the bookmark's second, which the loader's upsert absorbs):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from cx360_singer import hash_fields, pii_salt
+from msgspec import UNSET
 from singer_sdk.helpers.types import Context, Record
 
-from tap_zendesk.batch import DEFAULT_BATCH_SIZE_ROWS, BatchFilesStream
+from tap_zendesk.batch import DEFAULT_BATCH_SIZE_ROWS, BatchFilesStream, StructPlan
 from tap_zendesk.client import (
     CursorExportStream,
     CursorListStream,
@@ -55,6 +57,12 @@ class TicketsStream(CursorExportStream, BatchFilesStream):
         row = super().post_process(row, context) or row
         row["_sdc_deleted_at"] = row.get("updated_at") if row.get("status") == "deleted" else None
         return row
+
+    def struct_post_process(self, row: Any, attrs: Mapping[str, str]) -> None:
+        super().struct_post_process(row, attrs)
+        updated_at = getattr(row, attrs["updated_at"])
+        deleted = getattr(row, attrs["status"]) == "deleted" and updated_at is not UNSET
+        setattr(row, attrs["_sdc_deleted_at"], updated_at if deleted else None)
 
 
 class UsersStream(CursorExportStream):
@@ -165,6 +173,12 @@ class TicketEventsStream(TimeExportStream, BatchFilesStream):
             # Exact text (normalize=False): bodies are not identifiers to casefold.
             row = hash_fields(row, COMMENT_BODY_FIELDS, self._salt, normalize=False)
         return row
+
+    def _struct_plan(self) -> StructPlan | None:
+        """Hashing needs the comment bodies decoded: rows are dicts then."""
+        if self.config.get("hash_comment_bodies"):
+            return None
+        return super()._struct_plan()
 
     @property
     def _salt(self) -> str:

@@ -166,9 +166,15 @@ def test_sparse_history_widens_windows(sandbox: RunningSandbox, control) -> None
     assert len({r["uuid"] for r in records}) == len(records)
 
 
-def test_batch_files_equal_record_mode_and_hash_pii(sandbox: RunningSandbox, tmp_path) -> None:
+@pytest.mark.parametrize("level", [1, 0])
+def test_batch_files_equal_record_mode_and_hash_pii(
+    sandbox: RunningSandbox, tmp_path, level: int
+) -> None:
     records, none, _ = run_tap(config_for(sandbox))
-    batch_config = config_for(sandbox, batch_mode=True, batch_dir=str(tmp_path), batch_size_rows=40)
+    batch_config = config_for(
+        sandbox, batch_mode=True, batch_dir=str(tmp_path), batch_size_rows=40,
+        batch_compresslevel=level,
+    )  # fmt: skip
     nothing, batched, state = run_tap(batch_config)
     assert none == [] and nothing == []
     assert len(list(tmp_path.iterdir())) > 1  # several files, STATE after each
