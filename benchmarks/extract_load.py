@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import tempfile
 from pathlib import Path
 
@@ -57,6 +58,13 @@ def ceiling(warehouse: Path, schema: str, table: str, scratch: Path) -> tuple[in
     return rows, timer.seconds
 
 
+def _cpu_seconds() -> tuple[float, float]:
+    """CPU seconds (user + system) of this process and of its waited-for children."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", default="medium")
@@ -78,11 +86,13 @@ def main() -> None:
             source_name, stream = name.split(".")
             source = SOURCES[source_name]
             warehouse = scratch / f"{source_name}-{stream}.duckdb"
+            own_before, taps_before = _cpu_seconds()
             with timed() as timer:
                 result = run_source(
                     source, warehouse, base_url=sandbox.url + source.sandbox_path, env=env,
                     log_dir=scratch / "logs", streams=[stream],
                 )  # fmt: skip
+            own_after, taps_after = _cpu_seconds()
             records = sum(s.records for s in result.streams)
             ours = records / timer.seconds
             ceiling_rows, ceiling_seconds = ceiling(warehouse, source.schema, stream, scratch)
@@ -93,6 +103,10 @@ def main() -> None:
                 "records": records, "seconds": round(timer.seconds, 2),
                 "records_per_second": round(ours), "read_json_records_per_second": round(top),
                 "ratio_to_ceiling": round(ours / top, 4),
+                # where the CPU went: the tap subprocesses (discover + sync), and this
+                # process (the sandbox serving the API, and the loader with its DuckDB)
+                "tap_cpu_seconds": round(taps_after - taps_before, 1),
+                "sandbox_and_loader_cpu_seconds": round(own_after - own_before, 1),
             }  # fmt: skip
             warehouse.unlink()
             if args.baseline:
