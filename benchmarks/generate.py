@@ -1,6 +1,6 @@
 """Benchmark: how fast the sandbox generates each scale (rows/s, seconds, peak memory).
 
-    python -m benchmarks.generate --scale medium
+python -m benchmarks.generate --scale medium
 """
 
 from __future__ import annotations
