@@ -398,7 +398,9 @@ def test_batch_file_takes_lists_of_dicts_structs_and_lines(tmp_path: Path, level
         batch_file.add([_Row(2), _Row(3, note="x")])
         batch_file.add([b'{"i": 4}', '{"i": 5}\n'])
     assert batch_file.count == 6
-    with gzip.open(batch_file.path, "rt") as fh:
+    assert writer.compression == ("gzip" if level else "none")
+    opener = gzip.open if level else open
+    with opener(batch_file.path, "rt") as fh:
         back = [json.loads(line, parse_float=Decimal) for line in fh]
     assert back == [
         {"i": 0, "amount": Decimal("1.10")}, {"i": 1}, {"i": 2}, {"i": 3, "note": "x"},

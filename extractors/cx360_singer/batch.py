@@ -34,12 +34,14 @@ _DECODER = msgspec.json.Decoder(float_hook=Decimal)  # keep money digits exact
 Row = Mapping[str, Any] | bytes | str
 
 
-def batch_message(stream: str, manifest: Iterable[str]) -> dict[str, Any]:
-    """The singer-sdk BATCH message (as a dict) for gzip JSONL files."""
+def batch_message(
+    stream: str, manifest: Iterable[str], compression: str = "gzip"
+) -> dict[str, Any]:
+    """The singer-sdk BATCH message (as a dict) for JSONL files (gzip by default)."""
     return {
         "type": "BATCH",
         "stream": stream,
-        "encoding": dict(JSONL_GZIP_ENCODING),
+        "encoding": {"format": "jsonl", "compression": compression},
         "manifest": list(manifest),
     }
 
@@ -59,7 +61,8 @@ def sdk_batch_message(stream: str, manifest: Iterable[str]) -> Any:
 
 
 class GzipJsonlBatchWriter:
-    """Writes rows to ``<directory>/<stream>-<run>-<n>.jsonl.gz`` files.
+    """Writes rows to ``<directory>/<stream>-<run>-<n>.jsonl.gz`` files (``.jsonl``,
+    uncompressed, with ``compresslevel=0``: see :attr:`compression`).
 
     Rows may be dicts (encoded with msgspec; Decimal stays a JSON number) or already
     encoded JSON lines (bytes/str, trailing newline optional). With ``pii_fields`` every
@@ -96,6 +99,14 @@ class GzipJsonlBatchWriter:
         self.files_written: list[Path] = []
         self._run = uuid.uuid4().hex[:12]
 
+    @property
+    def compression(self) -> str:
+        """The BATCH encoding's compression: "gzip", or "none" at level 0 — a gzip
+        stream at level 0 would only add a copy and a checksum per byte (for a same-host
+        hand-off deleted once loaded, like `cx360 extract`'s, that is all it would do),
+        and DuckDB reads a plain file in parallel."""
+        return "gzip" if self.compresslevel > 0 else "none"
+
     def write(self, rows: Iterable[Row]) -> tuple[str, int]:
         """Write one file with all of ``rows``; return (file URI, row count).
 
@@ -111,8 +122,9 @@ class GzipJsonlBatchWriter:
         """A new file to fill with :meth:`BatchFile.add` (for producers that have rows in
         lists already); closing it (or leaving its ``with`` block) completes it."""
         self.directory.mkdir(parents=True, exist_ok=True)
+        suffix = ".jsonl.gz" if self.compression == "gzip" else ".jsonl"
         path = self.directory / (
-            f"{self.stream_name}-{self._run}-{len(self.files_written) + 1:05d}.jsonl.gz"
+            f"{self.stream_name}-{self._run}-{len(self.files_written) + 1:05d}{suffix}"
         )
         self.files_written.append(path)
         return BatchFile(self, path)
@@ -120,7 +132,7 @@ class GzipJsonlBatchWriter:
     def write_batch(self, rows: Iterable[Row]) -> dict[str, Any]:
         """Write one file and return its BATCH message."""
         uri, _ = self.write(rows)
-        return batch_message(self.stream_name, [uri])
+        return batch_message(self.stream_name, [uri], self.compression)
 
     def batches(self, rows: Iterable[Row]) -> Iterator[dict[str, Any]]:
         """Split ``rows`` into files of ``rows_per_file`` and yield a BATCH message each.
@@ -167,22 +179,21 @@ class GzipJsonlBatchWriter:
 
 
 class BatchFile:
-    """One gzip JSONL file being written: rows are encoded by the caller's thread, then
-    compressed and written on a worker thread (zlib releases the GIL), one chunk in
+    """One JSONL file being written: rows are encoded by the caller's thread; a gzip file
+    is compressed and written on a worker thread (zlib releases the GIL), one chunk in
     flight, so encoding the next chunk overlaps compressing this one."""
 
     def __init__(self, writer: GzipJsonlBatchWriter, path: Path) -> None:
         self.writer = writer
         self.path = path
         self.count = 0
-        self._handle = gzip.GzipFile(path, "wb", compresslevel=writer.compresslevel, mtime=0)
-        # Level 0 only copies (and checksums) the bytes: a thread would cost more in GIL
-        # hand-offs than it saves.
-        self._compressor = (
-            ThreadPoolExecutor(1, thread_name_prefix="batch-gzip")
-            if writer.compresslevel > 0
-            else None
-        )
+        self._handle: Any
+        self._compressor: ThreadPoolExecutor | None = None
+        if writer.compression == "gzip":
+            self._handle = gzip.GzipFile(path, "wb", compresslevel=writer.compresslevel, mtime=0)
+            self._compressor = ThreadPoolExecutor(1, thread_name_prefix="batch-gzip")
+        else:  # plain writes: a thread would cost more in GIL hand-offs than it saves
+            self._handle = path.open("wb", buffering=1 << 20)
         self._pending: Future[Any] | None = None
 
     @property

@@ -269,7 +269,10 @@ class EventsStream(CX360RESTStream):
             or Path(tempfile.gettempdir()) / "cx360-batches" / "tap-amplitude"
         )
         return BatchConfig(
-            encoding=BaseBatchFileEncoding(format="jsonl", compression="gzip"),
+            encoding=BaseBatchFileEncoding(
+                format="jsonl",
+                compression="gzip" if int(config.get("batch_compresslevel", 1)) else "none",
+            ),
             storage=StorageTarget(root=directory.expanduser().resolve().as_uri()),
             batch_size=int(config.get("batch_size_rows") or DEFAULT_BATCH_SIZE_ROWS),
         )

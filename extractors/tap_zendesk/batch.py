@@ -53,7 +53,10 @@ class BatchFilesStream(ZendeskStream):
             config.get("batch_dir") or Path(gettempdir()) / "cx360-batches" / "tap-zendesk"
         )
         return BatchConfig(
-            encoding=BaseBatchFileEncoding(format="jsonl", compression="gzip"),
+            encoding=BaseBatchFileEncoding(
+                format="jsonl",
+                compression="gzip" if int(config.get("batch_compresslevel", 1)) else "none",
+            ),
             storage=StorageTarget(root=directory.expanduser().resolve().as_uri()),
             batch_size=int(config.get("batch_size_rows") or DEFAULT_BATCH_SIZE_ROWS),
         )
@@ -123,6 +126,8 @@ class BatchFilesStream(ZendeskStream):
                 prefetched(self._page_items(context), depth=PAGES_AHEAD, name="zendesk-pages")
             ) as pages:
                 for items in pages:
+                    if plan is not None and items[0].__class__ is msgspec.Raw:
+                        items = plan.decode_items(items)
                     if plan is not None and items[0].__class__ is plan.item_type:
                         rows = finish_structs(items)  # type: ignore[misc]
                     else:
@@ -275,12 +280,13 @@ class StructPlan:
         page_type = msgspec.defstruct(
             "ZendeskPage",
             [
-                ("items", list[item_type] | msgspec.UnsetType, msgspec.UNSET),  # type: ignore[valid-type]
+                ("items", list[msgspec.Raw] | msgspec.UnsetType, msgspec.UNSET),
                 *[(key, Any | msgspec.UnsetType, msgspec.UNSET) for key in _ENVELOPE],
             ],
             rename={"items": resource},
         )
         self._page_decoder = msgspec.json.Decoder(page_type, float_hook=Decimal)
+        self._items_decoder = msgspec.json.Decoder(list[item_type], float_hook=Decimal)  # type: ignore[valid-type]
 
     @classmethod
     def build(cls, stream: BatchFilesStream, resource: str) -> StructPlan | None:
@@ -341,7 +347,9 @@ class StructPlan:
         return cls(resource, item_type, attrs, booleans, guarded, objects)
 
     def decode_page(self, content: bytes) -> dict[str, Any]:
-        """The page as the paginators read it: a dict of its envelope keys and items."""
+        """The page as the paginators read it: a dict of its envelope keys and items, the
+        items still raw JSON (the thread fetching pages only needs the envelope to ask for
+        the next one; `decode_items` does the rest on the thread writing rows)."""
         page = self._page_decoder.decode(content)
         payload = {
             key: value
@@ -351,6 +359,13 @@ class StructPlan:
         if "items" in payload:
             payload[self.resource] = payload.pop("items")
         return payload
+
+    def decode_items(self, raws: list[msgspec.Raw]) -> list[Any]:
+        """Raw items → Structs; items that do not fit (not objects, say) → dicts."""
+        try:
+            return self._items_decoder.decode(b"[" + b",".join(raws) + b"]")
+        except msgspec.DecodeError:
+            return [_PLAIN_DECODER.decode(raw) for raw in raws]
 
     def finisher(
         self, stream: BatchFilesStream, item_filter: Callable[[Any], Iterator[Any]]

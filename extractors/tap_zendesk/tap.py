@@ -90,9 +90,9 @@ class TapZendesk(Tap):
             default=1,
             minimum=0,
             maximum=9,
-            description="gzip level of BATCH files; 0 stores them uncompressed inside the "
-            "gzip framing (the runner uses 0: its files are read on the same host and "
-            "deleted once loaded).",
+            description="gzip level of BATCH files; 0 writes plain JSONL (BATCH "
+            "compression 'none'; the runner uses 0: its files are read on the same host "
+            "and deleted once loaded).",
         ),
         th.Property(
             "hash_comment_bodies",

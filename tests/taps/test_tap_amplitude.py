@@ -82,9 +82,12 @@ def run_tap(config: dict[str, Any], state: dict | None = None) -> tuple[list, li
         if message["type"] == "RECORD":
             records.append(message["record"])
         elif message["type"] == "BATCH":
-            assert message["encoding"] == {"format": "jsonl", "compression": "gzip"}
+            level = int(config.get("batch_compresslevel", 1))
+            compression = "gzip" if level else "none"  # level 0: plain JSONL
+            assert message["encoding"] == {"format": "jsonl", "compression": compression}
+            opener = gzip.open if level else open
             for uri in message["manifest"]:
-                with gzip.open(Path(unquote(urlsplit(uri).path)), "rt") as handle:
+                with opener(Path(unquote(urlsplit(uri).path)), "rt") as handle:
                     batched.extend(json.loads(row) for row in handle)
         elif message["type"] == "STATE":
             final_state = message["value"]
