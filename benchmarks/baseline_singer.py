@@ -172,15 +172,22 @@ def main() -> None:
 
     from cx360_sandbox.server.core import RunningSandbox
     from cx360_sandbox.server.credentials import sandbox_credentials
-    from cx360_sandbox.store import DEFAULT_ROOT, generate_world
+    from cx360_sandbox.store import DEFAULT_ROOT, WorldFiles, generate_world
 
     from .common import peak_rss_mib, print_table, write_result
+    from .extract_load import SERVED_BY
 
     files = generate_world(args.scale, args.seed, root=args.root or DEFAULT_ROOT)
+    streams = args.stream or DEFAULT_STREAMS
+    if all(name in SERVED_BY for name in streams):  # serve only what is read (memory)
+        needed = {table for name in streams for table in SERVED_BY[name]}
+        tables = {t: v for t, v in files.tables.items() if t in needed}
+        files = WorldFiles(files.directory, {**files.manifest, "tables": tables})
     env = {**os.environ, **sandbox_credentials()}
     rows, results = [], {}
     with tempfile.TemporaryDirectory() as tmp, RunningSandbox(files) as sandbox:
-        for name in args.stream or DEFAULT_STREAMS:
+        for name in streams:
+            sandbox.server.set_now(sandbox.server.now)  # drop the last stream's copies
             source_name, stream = name.split(".")
             url = sandbox.url + SOURCES[source_name].sandbox_path
             records, seconds, cut = measure(

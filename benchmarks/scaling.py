@@ -4,8 +4,9 @@ For each scale, a full refresh of the main job (see benchmarks.pipeline) on an e
 warehouse: seconds per stage against the rows that stage takes in (records extracted for
 the extract, raw rows for the gates and dbt, rows dbt built for publishing), and from one
 scale to the next the growth of time against the growth of rows (≤ 1 means linear or better).
-`--reuse` takes a scale's full run from benchmarks/results/full_vs_incremental.json instead
-of running it again (same scale and seed). Writes benchmarks/results/scaling.json.
+`--reuse` takes a scale's full run from benchmarks/results/full_vs_incremental.json (or an
+earlier scaling.json) instead of running it again (same scale and seed). Writes
+benchmarks/results/scaling.json.
 
     python -m benchmarks.scaling --scale tiny --scale demo --scale medium --root /tmp/sbx --reuse
 """
@@ -32,12 +33,18 @@ def _inputs(run: dict) -> dict[str, int]:
 
 
 def _reused(scale: str, seed: int) -> dict | None:
+    """A full run of `scale` measured before: full_vs_incremental's, else an earlier
+    scaling run's."""
     path = RESULTS / "full_vs_incremental.json"
-    if not path.exists():
-        return None
-    document = json.loads(path.read_text())
-    if document.get("scale") == scale and document.get("seed") == seed:
-        return {**document["full"], "reused_from": "full_vs_incremental.json"}
+    if path.exists():
+        document = json.loads(path.read_text())
+        if document.get("scale") == scale and document.get("seed") == seed:
+            return {**document["full"], "reused_from": "full_vs_incremental.json"}
+    path = RESULTS / "scaling.json"
+    if path.exists():
+        document = json.loads(path.read_text())
+        if document.get("seed") == seed and scale in document.get("scales", {}):
+            return {"reused_from": "scaling.json", **document["scales"][scale]}
     return None
 
 
