@@ -74,8 +74,12 @@ def main() -> None:
     for scale, run in runs.items():
         for stage, seconds in run["stages"].items():
             count = run["inputs"][stage]
+            if not seconds and not run.get("success", True):
+                rows.append([scale, stage, count, "not run", "", "(the run failed before it)"])
+                continue
             growth = ""
             if previous is not None and previous["stages"][stage] and previous["inputs"][stage]:
+                # time growth over row growth: <= 1 is linear or better
                 time_growth = seconds / previous["stages"][stage]
                 row_growth = count / previous["inputs"][stage]
                 growth = f"{time_growth:.1f}x time / {row_growth:.1f}x rows"
