@@ -155,6 +155,7 @@ class WorldGenerator:
         self._counters: dict[str, int] = {}
         self._tables: dict[str, TableBuffer] = {}
         self._delighted_people: dict[int, str] = {}
+        self._delighted_people_created: dict[int, int] = {}
 
     # -- helpers -----------------------------------------------------------------------
     def rng(self, *purpose: object) -> random.Random:
@@ -1216,11 +1217,14 @@ class WorldGenerator:
             text, topic = names.comment_for(self._sentiment_of(score, lo, hi), rng)
         if person.person_id not in self._delighted_people:
             self._delighted_people[person.person_id] = str(7_000_000_000 + person.person_id)
-            self.t_dl_people.append(
-                id=self._delighted_people[person.person_id], name=f"{person.first} {person.last}",
-                email=person.email, phone_number=None, created_at=sent - HOUR,
-                last_sent_at=sent, last_responded_at=sent, _valid_from=sent - HOUR,
-            )  # fmt: skip
+        # A new version per response: the person's send/response stamps move with each
+        # survey, and no version may be visible before the moment it describes.
+        self.t_dl_people.append(
+            id=self._delighted_people[person.person_id], name=f"{person.first} {person.last}",
+            email=person.email, phone_number=None,
+            created_at=self._delighted_people_created.setdefault(person.person_id, sent - HOUR),
+            last_sent_at=sent, last_responded_at=sent, _valid_from=sent,
+        )  # fmt: skip
         response_id = str(9_000_000_000 + self.next_id("delighted_response"))
         properties = {
             "Delighted Source": "In-app",
