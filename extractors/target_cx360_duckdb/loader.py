@@ -150,6 +150,8 @@ class _Stream:
     stats: StreamStats = field(default_factory=StreamStats)
     constraints: dict[str, dict[str, float]] = field(default_factory=dict)
     """property -> enforced JSON Schema constraints (minimum, maxLength, ...)"""
+    holds_loaded_keys: bool = False
+    """A flush found keys the table already held: later flushes upsert without checking."""
 
 
 @dataclass
@@ -291,6 +293,10 @@ class DuckDBLoader:
             if self.database != ":memory:":
                 Path(self.database).parent.mkdir(parents=True, exist_ok=True)
             self._con = duckdb.connect(self.database)
+            # Checkpoint when a gigabyte of WAL has built up, not at DuckDB's 16 MB: a large
+            # sync otherwise rewrites and recompresses row groups at nearly every commit.
+            # Commits stay durable (the WAL is synced); closing the loader checkpoints.
+            self._con.execute("SET checkpoint_threshold = '1GB'")
         # Naive timestamps in the data are UTC; the setting is per connection.
         self._con.execute("SET TimeZone = 'UTC'")
         if spool_dir is None:
@@ -909,40 +915,59 @@ class DuckDBLoader:
         casts: str,
         loaded_at: datetime,
     ) -> _Counts | None:
-        """Fast path for a flush that is one BATCH file: when a first read finds every
-        row valid and every key once (the usual case), upsert straight from the file,
-        without staging it; else None, and the staged path takes over.
+        """Fast path for a flush that is one BATCH file: when every row is valid and every
+        key occurs once (the usual case), upsert from one typed read of the file; else
+        None, and the staged path takes over.
 
-        Why: staging copies every value into a temporary table before the upsert copies
-        it again, which made it the larger half of a BATCH flush. The rows, casts and
-        checks are the same as the staged path's, so the outcome is too.
+        Why: parsing the JSON is most of a flush's cost, so the file is parsed once, into
+        a temporary table already cast and checked, and both the checks and the upsert
+        read that. When none of the file's keys is in the table yet (a first sync, new
+        events), a plain INSERT is used: it skips INSERT OR REPLACE's per-row index probe
+        and delete. Once a stream's flush finds keys it already holds (an incremental sync
+        of mutable rows), later flushes of that stream upsert without looking first.
+        The rows, casts and checks are the staged path's, so the outcome is too.
         """
         con = self._con
         path, compression, rcv = sj.batch_files[0]
         source = _read_json(path, rec_fields, compression)
-        distinct = (
-            f"count(DISTINCT ({', '.join(_cast_expr(k, props[k]) for k in keys)}))"
-            if keys
-            else "count(*)"
-        )
         deleted = f"TRY_CAST({_q(DELETED_PROPERTY)} AS TIMESTAMPTZ)"
-        n_rows, n_bad, n_keys, n_deleted = con.execute(
-            f"SELECT count(*), count(*) FILTER (WHERE __cx_err <> ''), {distinct}, "
-            f"count(*) FILTER (WHERE {deleted} IS NOT NULL) "
-            f"FROM (SELECT *, {err} AS __cx_err FROM {source})"
-        ).fetchone()  # type: ignore[misc]
-        if n_bad or n_keys != n_rows:
-            return None
-        before = con.execute(f"SELECT count(*) FROM {fq}").fetchone()[0]  # type: ignore[index]
         con.execute(
-            f"{'INSERT OR REPLACE' if keys else 'INSERT'} INTO {fq} BY NAME SELECT {casts}"
-            f"to_timestamp({int(rcv)} / 1000.0) AS _extracted_at, {deleted} AS _deleted_at, "
-            f"?::TIMESTAMPTZ AS _loaded_at FROM {source}",
-            [loaded_at],
+            f"CREATE OR REPLACE TEMP TABLE __cx_clean AS SELECT {casts}{deleted} AS __cx_deleted, "
+            f"{err} AS __cx_err FROM {source}"
         )
-        after = con.execute(f"SELECT count(*) FROM {fq}").fetchone()[0]  # type: ignore[index]
+        try:
+            distinct = f"count(DISTINCT ({', '.join(_q(k) for k in keys)}))" if keys else "count(*)"
+            n_rows, n_bad, n_keys, n_deleted = con.execute(
+                f"SELECT count(*), count(*) FILTER (WHERE __cx_err <> ''), {distinct}, "
+                "count(__cx_deleted) FROM __cx_clean"
+            ).fetchone()  # type: ignore[misc]
+            if n_bad or n_keys != n_rows:
+                return None
+            replace = bool(keys) and (sj.stream.holds_loaded_keys or self._holds_any_key(fq, keys))
+            sj.stream.holds_loaded_keys = replace
+            columns = ", ".join(_q(p) for p in props)
+            before = con.execute(f"SELECT count(*) FROM {fq}").fetchone()[0]  # type: ignore[index]
+            con.execute(
+                f"{'INSERT OR REPLACE' if replace else 'INSERT'} INTO {fq} BY NAME "
+                f"SELECT {columns}, to_timestamp({int(rcv)} / 1000.0) AS _extracted_at, "
+                "__cx_deleted AS _deleted_at, ?::TIMESTAMPTZ AS _loaded_at FROM __cx_clean",
+                [loaded_at],
+            )
+            after = con.execute(f"SELECT count(*) FROM {fq}").fetchone()[0]  # type: ignore[index]
+        finally:
+            con.execute("DROP TABLE IF EXISTS __cx_clean")
         inserted = after - before
         return _Counts(inserted, n_rows - inserted, n_deleted, 0, n_rows)
+
+    def _holds_any_key(self, fq: str, keys: list[str]) -> bool:
+        """Whether the table already holds any key of `__cx_clean` (one hash join over the
+        table's key columns: far cheaper than an upsert's probe and delete per row)."""
+        match = " AND ".join(f"c.{_q(k)} = t.{_q(k)}" for k in keys)
+        return bool(
+            self._con.execute(
+                f"SELECT EXISTS (SELECT 1 FROM __cx_clean c JOIN {fq} t ON {match})"
+            ).fetchone()[0]  # type: ignore[index]
+        )
 
     def _quarantine(self, sj: _StreamJob, loaded_at: datetime) -> None:
         """Copy rejected rows with their original record JSON to ``_quarantine``.
