@@ -1,9 +1,19 @@
 """Benchmark: records/s through our taps + loader, against DuckDB's own `read_json` ceiling.
 
 For each stream: a full sync from the sandbox (tap subprocess → in-process loader) into a
-fresh warehouse, timed end to end; then the same records written as JSONL and ingested by
-DuckDB `read_json` into a table (the ceiling: no HTTP, no Singer, no upsert). Prints both
-rates and their ratio; writes benchmarks/results/extract_load.json. With `--baseline`, a third
+fresh warehouse, timed end to end, twice:
+
+* cold — the sandbox computes every answer (DuckDB queries, JSON, gzip) on the same two
+  cores and in the same Python process as the loader;
+* warm — the same requests again, answered from the sandbox's `ResponseCache`: the API
+  server's own work is left out, as it would be on a real remote API. What is timed is
+  the client side: HTTP transfer, the tap, BATCH files, the loader's parse and upsert.
+
+Then the same records written as JSONL and ingested by DuckDB `read_json` into a table
+(the ceiling: no HTTP, no Singer, no upsert) of an in-memory database, and — for context —
+of a database file (written and checkpointed, as the warehouse is). Prints the rates and
+the ratios (warm against the in-memory ceiling is the figure the ≥ 25 % target is about);
+writes benchmarks/results/extract_load.json. With `--baseline`, a third
 column: the same stream through a plain singer-sdk tap piped into a row-by-row target (what a
 Meltano user gets; see benchmarks.baseline_singer), and our ratio to it.
 
@@ -18,6 +28,7 @@ import os
 import resource
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import duckdb
 from cx360_sandbox.server.core import RunningSandbox
@@ -40,8 +51,10 @@ SERVED_BY = {
 METADATA = ("_extracted_at", "_loaded_at", "_deleted_at")
 
 
-def ceiling(warehouse: Path, schema: str, table: str, scratch: Path) -> tuple[int, float]:
-    """Rows and seconds for DuckDB to ingest the same records from JSONL."""
+def ceiling(warehouse: Path, schema: str, table: str, scratch: Path) -> dict[str, float]:
+    """Rows, and seconds for DuckDB to ingest the same records from JSONL: into an
+    in-memory database (the ceiling the target is set against) and into a database file
+    (what a warehouse is: the file is written and checkpointed, as the loader's is)."""
     path = scratch / f"{schema}.{table}.jsonl"
     con = duckdb.connect(str(warehouse))
     columns = [
@@ -56,13 +69,18 @@ def ceiling(warehouse: Path, schema: str, table: str, scratch: Path) -> tuple[in
     select = ", ".join(f'"{c}"' for c in columns)
     con.execute(f"COPY (SELECT {select} FROM {schema}.{table}) TO '{path}' (FORMAT json)")
     con.close()
-    probe = duckdb.connect()
-    with timed() as timer:
-        probe.execute(f"CREATE TABLE ceiling AS SELECT * FROM read_json('{path}')")
-    rows = probe.execute("SELECT count(*) FROM ceiling").fetchone()[0]
-    probe.close()
+    result: dict[str, float] = {}
+    for where, database in (("memory", ":memory:"), ("file", str(scratch / "ceiling.duckdb"))):
+        probe = duckdb.connect(database)
+        with timed() as timer:
+            probe.execute(f"CREATE TABLE ceiling AS SELECT * FROM read_json('{path}')")
+            probe.execute("CHECKPOINT")
+        result["rows"] = probe.execute("SELECT count(*) FROM ceiling").fetchone()[0]
+        probe.close()
+        result[f"{where}_seconds"] = timer.seconds
+    (scratch / "ceiling.duckdb").unlink()
     path.unlink()
-    return rows, timer.seconds
+    return result
 
 
 def _cpu_seconds() -> tuple[float, float]:
@@ -70,6 +88,28 @@ def _cpu_seconds() -> tuple[float, float]:
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
+
+
+def _timed_sync(
+    source: Any, stream: str, warehouse: Path, url: str, env: dict[str, str], scratch: Path
+) -> dict[str, float]:
+    """A full sync of one stream into a fresh warehouse: wall time, rate, and CPU seconds
+    of the tap subprocesses and of this process (sandbox + loader)."""
+    own_before, taps_before = _cpu_seconds()
+    with timed() as timer:
+        result = run_source(
+            source, warehouse, base_url=url + source.sandbox_path, env=env,
+            log_dir=scratch / "logs", streams=[stream],
+        )  # fmt: skip
+    own_after, taps_after = _cpu_seconds()
+    records = sum(s.records for s in result.streams)
+    return {
+        "records": records,
+        "seconds": round(timer.seconds, 2),
+        "records_per_second": round(records / timer.seconds),
+        "tap_cpu_seconds": round(taps_after - taps_before, 1),
+        "sandbox_and_loader_cpu_seconds": round(own_after - own_before, 1),
+    }
 
 
 def main() -> None:
@@ -96,49 +136,62 @@ def main() -> None:
         for name in streams:
             source_name, stream = name.split(".")
             source = SOURCES[source_name]
-            warehouse = scratch / f"{source_name}-{stream}.duckdb"
-            own_before, taps_before = _cpu_seconds()
-            with timed() as timer:
-                result = run_source(
-                    source, warehouse, base_url=sandbox.url + source.sandbox_path, env=env,
-                    log_dir=scratch / "logs", streams=[stream],
-                )  # fmt: skip
-            own_after, taps_after = _cpu_seconds()
-            # free the sandbox's per-clock copies (current versions, export order) before
-            # the ceiling's table and the next stream need the memory
+            cache = sandbox.server.cache_responses({source_name})
+            runs: dict[str, dict[str, float]] = {}
+            for run in ("cold", "warm"):
+                warehouse = scratch / f"{source_name}-{stream}-{run}.duckdb"
+                runs[run] = _timed_sync(source, stream, warehouse, sandbox.url, env, scratch)
+                if run == "cold":
+                    cold_warehouse = warehouse
+                else:
+                    warehouse.unlink()
+            runs["warm"]["cached_answers_replayed"] = cache.hits
+            # free the cache and the sandbox's per-clock copies (current versions, export
+            # order) before the ceiling's table and the next stream need the memory
+            sandbox.server.response_cache = None
             sandbox.server.set_now(sandbox.server.now)
-            records = sum(s.records for s in result.streams)
-            ours = records / timer.seconds
-            ceiling_rows, ceiling_seconds = ceiling(warehouse, source.schema, stream, scratch)
-            top = ceiling_rows / ceiling_seconds
-            rows_out.append([name, records, round(timer.seconds, 1), round(ours), round(top),
-                             f"{ours / top:.0%}"])  # fmt: skip
+            records = int(runs["warm"]["records"])
+            if records != runs["cold"]["records"]:
+                raise SystemExit(f"{name}: warm run loaded {records:,} records, cold "
+                                 f"{runs['cold']['records']:,}")  # fmt: skip
+            top = ceiling(cold_warehouse, source.schema, stream, scratch)
+            cold_warehouse.unlink()
+            in_memory = top["rows"] / top["memory_seconds"]
+            to_file = top["rows"] / top["file_seconds"]
+            cold, warm = runs["cold"]["records_per_second"], runs["warm"]["records_per_second"]
+            rows_out.append([name, records, round(runs["cold"]["seconds"], 1), round(cold),
+                             round(runs["warm"]["seconds"], 1), round(warm), round(in_memory),
+                             round(to_file), f"{cold / in_memory:.0%}", f"{warm / in_memory:.0%}",
+                             f"{warm / to_file:.0%}"])  # fmt: skip
             results[name] = {
-                "records": records, "seconds": round(timer.seconds, 2),
-                "records_per_second": round(ours), "read_json_records_per_second": round(top),
-                "ratio_to_ceiling": round(ours / top, 4),
-                # where the CPU went: the tap subprocesses (discover + sync), and this
-                # process (the sandbox serving the API, and the loader with its DuckDB)
-                "tap_cpu_seconds": round(taps_after - taps_before, 1),
-                "sandbox_and_loader_cpu_seconds": round(own_after - own_before, 1),
+                "records": records, "seconds": runs["warm"]["seconds"],
+                "records_per_second": round(warm),
+                "read_json_records_per_second": round(in_memory),
+                "ratio_to_ceiling": round(warm / in_memory, 4),
+                "cold_ratio_to_ceiling": round(cold / in_memory, 4),
+                "read_json_to_file_records_per_second": round(to_file),
+                "ratio_to_file_ceiling": round(warm / to_file, 4),
+                "runs": runs,
             }  # fmt: skip
-            warehouse.unlink()
             if args.baseline:
                 base, base_seconds, cut = baseline_singer.measure(
                     source_name, stream, sandbox.url + source.sandbox_path, env, scratch,
                     limit_seconds=args.baseline_seconds,
                 )  # fmt: skip
                 slow = base / base_seconds
-                rows_out[-1] += [round(slow), f"{ours / slow:,.0f}x" + (" *" if cut else "")]
+                rows_out[-1] += [round(slow), f"{warm / slow:,.0f}x" + (" *" if cut else "")]
                 results[name].update({
                     "baseline_records": base, "baseline_seconds": round(base_seconds, 2),
                     "baseline_records_per_second": round(slow), "baseline_cut_at_limit": cut,
-                    "ratio_to_baseline": round(ours / slow, 1),
+                    "ratio_to_baseline": round(warm / slow, 1),
                 })  # fmt: skip
     print(
-        f"extract_load at scale {args.scale} (taps + loader vs DuckDB read_json of the same JSONL)"
+        f"extract_load at scale {args.scale} (taps + loader vs DuckDB read_json of the same JSONL;"
+        " warm: the sandbox replays its answers, so its own work is not timed)"
     )
-    headers = ["stream", "records", "seconds", "ours rec/s", "read_json rec/s", "ratio"]
+    headers = ["stream", "records", "cold s", "cold rec/s", "warm s", "warm rec/s",
+               "read_json rec/s", "read_json→file rec/s", "cold ratio", "warm ratio",
+               "warm ratio (file)"]  # fmt: skip
     if args.baseline:
         headers += ["row-by-row rec/s", "ours / row-by-row"]
     print_table(headers, rows_out)

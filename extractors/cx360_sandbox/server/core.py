@@ -4,6 +4,10 @@ One `ThreadingHTTPServer` serves every API under its own path prefix (`/salesfor
 `/zendesk`, `/qualtrics`, `/delighted`, `/amplitude`) plus a control API under `/_sandbox`
 that tests use to move the simulated clock, inject faults and read the request log.
 Faults and rate limits are applied before the API code runs, so every API gets them alike.
+
+`ResponseCache` (off unless asked for) replays answers the API code already computed, for
+benchmarks that measure the client side: a real API's server does not run on the machine
+that runs the taps, and here it would otherwise share its two cores.
 """
 
 from __future__ import annotations
@@ -39,6 +43,50 @@ class Response:
     def json(cls, payload: Any, status: int = 200, headers: dict[str, str] | None = None):
         body = json.dumps(payload, separators=(",", ":"), default=str).encode()
         return cls(status, body, dict(headers or {}))
+
+
+class ResponseCache:
+    """Computed answers of stateless GET endpoints, replayed for the same request.
+
+    Keyed by the request line and its credentials, for the APIs named only: their answers
+    depend on the URL, the world and the clock alone (Salesforce query locators and
+    Qualtrics export jobs are stateful and are never cached). Faults and rate limits are
+    still decided per request, before the cache is consulted. Anything that changes what
+    an API answers (the clock, corruption, drift: every control-API write) empties it.
+    Stops storing at `max_bytes`, so memory stays bounded; what is stored still replays.
+    """
+
+    def __init__(self, apis: set[str], max_bytes: int) -> None:
+        self.apis = frozenset(apis)
+        self.max_bytes = max_bytes
+        self.stored_bytes = 0
+        self.hits = 0
+        self._answers: dict[tuple[str, str], Response] = {}
+        self._lock = threading.Lock()
+
+    def get(self, api: str, key: tuple[str, str]) -> Response | None:
+        if api not in self.apis:
+            return None
+        answer = self._answers.get(key)
+        if answer is not None:
+            with self._lock:
+                self.hits += 1
+        return answer
+
+    def put(self, api: str, key: tuple[str, str], response: Response) -> None:
+        if api not in self.apis or response.status != 200:
+            return
+        with self._lock:
+            if self.stored_bytes + len(response.body) > self.max_bytes:
+                return
+            if key not in self._answers:
+                self._answers[key] = response
+                self.stored_bytes += len(response.body)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._answers.clear()
+            self.stored_bytes = 0
 
 
 class ApiError(Exception):
@@ -116,6 +164,7 @@ class SandboxServer(ThreadingHTTPServer):
         self._current_cache: dict[tuple[str, int], str] = {}
         self._ordered_cache: dict[str, str] = {}
         self.state: dict[str, Any] = {}  # per-API mutable state (tokens, locators, exports)
+        self.response_cache: ResponseCache | None = None
         self.routes: list[tuple[str, re.Pattern[str], Handler, str]] = []
         from . import amplitude, control, delighted, qualtrics, salesforce, zendesk
 
@@ -193,10 +242,20 @@ class SandboxServer(ThreadingHTTPServer):
             )
         with self.lock:
             self.now = now
+            if self.response_cache is not None:
+                self.response_cache.clear()
             for name in [*self._current_cache.values(), *self._ordered_cache.values()]:
                 self.world.execute(f"DROP TABLE IF EXISTS {name}")
             self._current_cache.clear()
             self._ordered_cache.clear()
+
+    def cache_responses(self, apis: set[str], max_bytes: int = 8 << 30) -> ResponseCache:
+        """Replay the computed answers of `apis` from now on (see `ResponseCache`)."""
+        unknown = set(apis) - {"zendesk", "amplitude", "delighted"}
+        if unknown:
+            raise ValueError(f"answers of {sorted(unknown)} depend on server state; not cached")
+        self.response_cache = ResponseCache(set(apis), max_bytes)
+        return self.response_cache
 
     # -- faults and limits -------------------------------------------------------------------
     def decide_fault(self, api: str) -> str | None:
@@ -345,8 +404,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 server.log(_log_entry(method, parts.path, api, "drop", started))
                 return
+            cache = server.response_cache
+            if cache is not None and api == "control" and method != "GET":
+                cache.clear()
+            cache_key = (f"{method} {self.path}", headers.get("authorization", ""))
+            cached = cache.get(api, cache_key) if cache is not None else None
+            if cached is not None:
+                response = cached
+                break
             try:
                 response = handler(request)
+                if cache is not None:
+                    cache.put(api, cache_key, response)
             except ApiError as error:
                 response = error.response
             except Exception as error:  # a sandbox bug must answer, not hang the client
