@@ -8,8 +8,8 @@ are seeded (node k of the build, then a delay of up to 0.5 s). With the extract'
 (tests/extract), that is 20 seeded kill points across extract and dbt build.
 
 A kill during an incremental model's build leaves its temporary relation
-(`main.<model>__dbt_tmp<timestamp>`) behind; they hold no mart data and are counted, not
-compared. dbt runs with the pipeline's PII salt, as the main job's build did (the e-mail
+(`<model>__dbt_tmp<timestamp>`) behind; the rerun's on-run-start hook
+(`drop_orphaned_dbt_tmp_relations`) must drop every one. dbt runs with the pipeline's PII salt, as the main job's build did (the e-mail
 HMAC model reads it).
 """
 
@@ -76,11 +76,11 @@ def test_killed_dbt_builds_then_rerun_equal_a_clean_build(drill_pipeline, tmp_pa
     )  # fmt: skip
     kills = [json.loads(line) for line in worker.stdout.splitlines() if line.startswith("{")]
     assert worker.returncode == 0 and len(kills) == KILLS, worker.stderr[-3000:]
+    orphans_dropped = len(_dbt_tmp_relations(warehouse))
     rerun = run_dbt(["build"], warehouse, project_dir=drill_pipeline.dbt_project,
                     target_path=target, env=SALT)  # fmt: skip
     rebuilt = contents(warehouse, "%", schema_not_like="raw_%", ignored=())
     leftovers = sorted(".".join(t) for t in rebuilt if "__dbt_tmp" in t[1])
-    rebuilt = {t: rows for t, rows in rebuilt.items() if "__dbt_tmp" not in t[1]}
     lost, extra = differences(clean, rebuilt)
     points = ", ".join(f"node {k['node']}+{k['delay']}s" for k in kills)
     print(
@@ -88,9 +88,22 @@ def test_killed_dbt_builds_then_rerun_equal_a_clean_build(drill_pipeline, tmp_pa
         f"points ({points}; of {kills[0]['of']} writing nodes) in "
         f"{sum(k['seconds'] for k in kills):.0f}s, then a full rerun ({rerun.seconds:.0f}s, "
         f"{rerun.summary()}): {lost} lost, {extra} duplicated or changed across "
-        f"{len(clean)} tables ({row_count(clean):,} rows); {len(leftovers)} temporary "
-        f"relations of killed incremental builds left behind"
+        f"{len(clean)} tables ({row_count(clean):,} rows); {orphans_dropped} temporary "
+        f"relations of killed incremental builds dropped by the rerun, {len(leftovers)} left"
     )
+    assert not leftovers, leftovers
     assert all(k["killed"] for k in kills), kills
     assert set(rebuilt) == set(clean)
     assert (lost, extra) == (0, 0)
+
+
+def _dbt_tmp_relations(warehouse: Path) -> list[tuple[str, str]]:
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        return con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE table_name LIKE '%dbt_tmp%'"
+            " UNION ALL SELECT schema_name, view_name FROM duckdb_views()"
+            " WHERE NOT internal AND view_name LIKE '%dbt_tmp%'"
+        ).fetchall()
+    finally:
+        con.close()

@@ -1,0 +1,20 @@
+{% macro drop_orphaned_dbt_tmp_relations() %}
+    {#- A dbt build killed mid-way leaves its incremental models' `<model>__dbt_tmp…`
+        relations behind. The warehouse file admits one writer, so at the start of a run
+        no other build can own one: they are all orphans, and are dropped. -#}
+    {% if execute %}
+        {% set found = run_query(
+            "select schema_name, table_name, 'table' as kind from duckdb_tables()"
+            ~ " where database_name = current_database() and table_name like '%\\_\\_dbt\\_tmp%' escape '\\'"
+            ~ " union all select schema_name, view_name, 'view' from duckdb_views()"
+            ~ " where database_name = current_database() and not internal"
+            ~ " and view_name like '%\\_\\_dbt\\_tmp%' escape '\\'"
+        ) %}
+        {% for row in found.rows %}
+            {% do run_query(
+                "drop " ~ row[2] ~ " if exists " ~ adapter.quote(row[0]) ~ "." ~ adapter.quote(row[1])
+            ) %}
+            {{ log("dropped orphaned " ~ row[2] ~ " " ~ row[0] ~ "." ~ row[1], info=true) }}
+        {% endfor %}
+    {% endif %}
+{% endmacro %}
