@@ -1,4 +1,4 @@
-"""BATCH mode for the high-volume Zendesk streams (tickets, ticket_events).
+"""BATCH mode for the high-volume Zendesk streams (tickets, ticket_metrics, ticket_events).
 
 Why a path of its own: through singer-sdk's record loop (`_sync_records`: post-processing,
 per-record state bookkeeping, type conformance, a dict copy) a tap writes ~8k rows/s; the
@@ -148,7 +148,7 @@ class BatchFilesStream(ZendeskStream):
                 response = decorated_request(prepared, context)
                 request_counter.increment()
                 self.update_sync_costs(prepared, response, context)
-                items = payload_of(response).get(self.resource_key or self.name) or []
+                items = self.page_items(payload_of(response))
                 if not items and not paginator.continue_if_empty(response):
                     break
                 if items:
@@ -170,7 +170,9 @@ class BatchFilesStream(ZendeskStream):
 
     def _struct_plan(self) -> StructPlan | None:
         """How to read this stream's pages into Structs, or None to read dicts (some
-        property deselected, or the schema needs what `StructPlan` does not do)."""
+        property deselected, the schema needs what `StructPlan` does not do, or the
+        stream's `page_items` builds its items from more of the page than one list:
+        a plan decodes that list only)."""
         if not all(self.mask.values()):
             return None
         return StructPlan.build(self, self.resource_key or self.name)
@@ -245,7 +247,7 @@ class BatchFilesStream(ZendeskStream):
 
 
 # -- pages as Structs ----------------------------------------------------------------------
-_ENVELOPE = (
+PAGE_ENVELOPE = (
     "end_of_stream", "next_page", "after_cursor", "before_cursor", "after_url", "before_url",
     "count", "end_time", "meta", "links",
 )  # fmt: skip
@@ -281,7 +283,7 @@ class StructPlan:
             "ZendeskPage",
             [
                 ("items", list[msgspec.Raw] | msgspec.UnsetType, msgspec.UNSET),
-                *[(key, Any | msgspec.UnsetType, msgspec.UNSET) for key in _ENVELOPE],
+                *[(key, Any | msgspec.UnsetType, msgspec.UNSET) for key in PAGE_ENVELOPE],
             ],
             rename={"items": resource},
         )

@@ -210,7 +210,12 @@ class ZendeskStream(CX360RESTStream):
 
     # -- records ----------------------------------------------------------------------
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
-        yield from payload_of(response).get(self.resource_key or self.name) or []
+        yield from self.page_items(payload_of(response))
+
+    def page_items(self, payload: dict[str, Any]) -> list[Any]:
+        """A page's items, in order: the list under `resource_key` (or the stream name).
+        Both the RECORD and the BATCH path read pages through this."""
+        return payload.get(self.resource_key or self.name) or []
 
     @cached_property
     def _instant_fields(self) -> list[str]:
@@ -268,10 +273,12 @@ class ZendeskStream(CX360RESTStream):
 
 
 class CursorExportStream(ZendeskStream):
-    """Cursor-based incremental export, ordered by `generated_timestamp`."""
+    """Cursor-based incremental export, ordered by `generated_timestamp`. `include` (the
+    sideloads, comma-separated) goes on every request: the cursor carries no options."""
 
     replication_key = "generated_timestamp"
     is_sorted = True
+    include: str | None = None
 
     @property
     def page_size(self) -> int:
@@ -281,9 +288,14 @@ class CursorExportStream(ZendeskStream):
         return CursorExportPaginator()
 
     def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
+        params: dict[str, Any] = {"per_page": self.page_size}
+        if self.include:
+            params["include"] = self.include
         if next_page_token:
-            return {"cursor": next_page_token, "per_page": self.page_size}
-        return {"start_time": self.start_epoch(context), "per_page": self.page_size}
+            params["cursor"] = next_page_token
+        else:
+            params["start_time"] = self.start_epoch(context)
+        return params
 
 
 class TimeExportStream(ZendeskStream):

@@ -69,8 +69,8 @@ class TapZendesk(Tap):
             th.BooleanType,
             default=True,
             description=(
-                "tickets and ticket_events as Singer BATCH messages (gzip JSONL files) "
-                "instead of RECORD messages."
+                "tickets, ticket_metrics and ticket_events as Singer BATCH messages "
+                "(gzip JSONL files) instead of RECORD messages."
             ),
         ),
         th.Property(

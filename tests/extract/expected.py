@@ -36,7 +36,7 @@ def expected_keys(world: WorldFiles, now: int) -> dict[tuple[str, str], set]:
         ("raw_zendesk", "users"): truth.zendesk_cursor_ids(world, "zd_users", now),
         ("raw_zendesk", "organizations"): truth.visible_ids(world, "zd_organizations", "id", now),
         ("raw_zendesk", "groups"): truth.visible_ids(world, "zd_groups", "id", now),
-        ("raw_zendesk", "ticket_metrics"): truth.visible_ids(world, "zd_ticket_metrics", "id", now),
+        ("raw_zendesk", "ticket_metrics"): truth.zendesk_metric_set_ids(world, now),
         ("raw_zendesk", "satisfaction_ratings"): truth.visible_ids(
             world, "zd_satisfaction_ratings", "id", now
         ),

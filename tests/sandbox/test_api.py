@@ -210,6 +210,45 @@ def test_zendesk_cursor_resumes_with_only_changed_tickets(
     assert got == expected and expected
 
 
+def test_zendesk_ticket_export_sideloads_metric_sets(
+    sandbox: RunningSandbox, control, tiny_world: WorldFiles
+) -> None:
+    """`include=metric_sets`: each page carries the current metric set of each of its
+    tickets, as the list endpoint serves it, in the page's order; the include (unknown
+    names ignored) rides on `after_url`; without it there is no sideload."""
+    url = f"{sandbox.url}/zendesk/api/v2/incremental/tickets/cursor.json"
+    auth = tour._zendesk_auth()
+    plain = requests.get(
+        url, params={"start_time": 0, "per_page": 100}, headers=auth, timeout=30
+    ).json()
+    assert "metric_sets" not in plain
+    for now in (ANCHOR, ANCHOR + 2 * DAY):
+        if now > ANCHOR:
+            control.advance(days=2)
+        listed = {m["ticket_id"]: m for m in tour.zendesk_list(sandbox.url, "ticket_metrics")}
+        params = {"start_time": 0, "per_page": 100, "include": "nonsense,metric_sets"}
+        payload = requests.get(url, params=params, headers=auth, timeout=30).json()
+        if now == ANCHOR:
+            assert payload["tickets"] == plain["tickets"]
+        assert "nonsense" not in payload
+        pages, sets = 1, []
+        while True:
+            tickets = payload["tickets"]
+            assert payload["metric_sets"] == [listed[t["id"]] for t in tickets]
+            for ticket, metric_set in zip(tickets, payload["metric_sets"], strict=True):
+                updated = datetime.fromisoformat(metric_set["updated_at"]).timestamp()
+                assert updated == ticket["generated_timestamp"], "the same version"
+            sets += payload["metric_sets"]
+            if payload["end_of_stream"]:
+                break
+            assert "include=nonsense%2Cmetric_sets" in payload["after_url"]
+            payload = requests.get(payload["after_url"], headers=auth, timeout=30).json()
+            pages += 1
+        assert pages > 2
+        assert len(sets) == len({m["id"] for m in sets})
+        assert {m["id"] for m in sets} == truth.zendesk_metric_set_ids(tiny_world, now)
+
+
 # -- deletes -------------------------------------------------------------------------------
 
 

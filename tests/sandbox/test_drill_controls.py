@@ -33,6 +33,50 @@ def test_corruption_is_seeded_per_record_and_reported(
     assert _delighted_scores(sandbox.url) == clean
 
 
+def _ticket_export(url: str) -> tuple[list[dict], list[dict]]:
+    """(tickets, metric sets) of the whole ticket export with `include=metric_sets`."""
+    export = f"{url}/zendesk/api/v2/incremental/tickets/cursor.json"
+    params: dict[str, object] = {"start_time": 0, "include": "metric_sets"}
+    tickets: list[dict] = []
+    sets: list[dict] = []
+    while True:
+        response = requests.get(export, params=params, headers=tour._zendesk_auth(), timeout=30)
+        payload = response.json()
+        tickets += payload["tickets"]
+        sets += payload["metric_sets"]
+        if payload["end_of_stream"]:
+            return tickets, sets
+        params = {"cursor": payload["after_cursor"], "include": "metric_sets"}
+
+
+def test_corruption_of_tickets_and_their_metric_sets_is_independent(
+    sandbox: RunningSandbox, control: SandboxControl
+) -> None:
+    """The ticket export serves two endpoints' records: tickets and the sideloaded metric
+    sets (`zendesk.ticket_metrics`, like `/ticket_metrics.json`). Each is damaged only when
+    its own endpoint is on, and a metric set the same way on both routes."""
+    clean_tickets, clean_sets = _ticket_export(sandbox.url)
+    settings: dict[str, object] = {"rate": 0.2, "seed": 3}
+    control.corruption(**settings, endpoints=["zendesk.ticket_metrics"])
+    tickets, damaged_sets = _ticket_export(sandbox.url)
+    assert tickets == clean_tickets
+    pairs = zip(clean_sets, damaged_sets, strict=True)
+    changed = {clean["id"] for clean, served in pairs if clean != served}
+    assert changed
+    listed = {m["id"]: m for m in tour.zendesk_list(sandbox.url, "ticket_metrics")}
+    assert all(listed[m["id"]] == m for m in damaged_sets if m["id"] in changed)
+    report = control.corruption()
+    assert {e["stream"] for e in report["records"]} == {"ticket_metrics"}
+    assert changed <= {e["key"] for e in report["records"]}
+
+    control.corruption(**settings, endpoints=["zendesk.tickets"])
+    damaged_tickets, sets = _ticket_export(sandbox.url)
+    assert sets == clean_sets and damaged_tickets != clean_tickets
+
+    control.corruption(**settings, endpoints=["zendesk.tickets", "zendesk.ticket_metrics"])
+    assert _ticket_export(sandbox.url) == (damaged_tickets, damaged_sets)
+
+
 def test_corruption_rejects_unknown_settings(sandbox: RunningSandbox) -> None:
     for payload in ({"endpoints": ["nope"]}, {"kinds": ["nope"]}, {"rate": 2}, {"x": 1}):
         response = requests.post(f"{sandbox.url}/_sandbox/corruption", json=payload, timeout=10)

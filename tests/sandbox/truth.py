@@ -56,5 +56,15 @@ def zendesk_cursor_ids(world: WorldFiles, table: str, now: int) -> set[int]:
     }
 
 
+def zendesk_metric_set_ids(world: WorldFiles, now: int) -> set[int]:
+    """Metric sets sideloaded on the ticket export: those of the tickets it serves."""
+    tickets = zendesk_cursor_ids(world, "zd_tickets", now)
+    return {
+        metric_id
+        for metric_id, row in latest_versions(world, "zd_ticket_metrics", "id", now).items()
+        if row["ticket_id"] in tickets
+    }
+
+
 def visible_ids(world: WorldFiles, table: str, key: str, now: int) -> set[Any]:
     return set(latest_versions(world, table, key, now))

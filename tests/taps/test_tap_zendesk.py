@@ -25,8 +25,10 @@ from cx360_sandbox.server.core import RunningSandbox
 from cx360_sandbox.server.credentials import sandbox_credentials
 from cx360_sandbox.store import generate_world
 from cx360_singer import MissingCredentialsError, RetryBudgetExceededError, normalize_utc, to_epoch
+from singer_sdk.exceptions import FatalAPIError
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 from tap_zendesk.client import CursorExportPaginator, TimeExportPaginator
+from tap_zendesk.streams import STREAM_TYPES, metric_sets_of
 from tap_zendesk.tap import TapZendesk
 
 API = "/zendesk/api/v2"
@@ -39,7 +41,12 @@ INCREMENTAL_KEYS = {
     "organizations": "updated_at",
     "ticket_events": "timestamp",
     "satisfaction_ratings": "updated_at",
+    # Bookmarked on its ticket's generated_timestamp, which the naive truth (the list
+    # endpoint) lacks; in the sandbox a metric set's updated_at is that same instant.
+    "ticket_metrics": "updated_at",
 }
+"""Per stream, the field of the naive truth whose epoch is the tap's bookmark."""
+REPLICATION_KEYS = {stream.name: stream.replication_key for stream in STREAM_TYPES}
 
 # The singer-sdk suite is built at collection time and needs a live URL then: one
 # module-level sandbox over its own `tiny` world (the `sandbox` fixture is per test).
@@ -124,8 +131,14 @@ def naive(base: str) -> dict[str, list[dict]]:
     out = {name: tour.zendesk_cursor_export(base, name) for name in ("tickets", "users")}
     for name in ("organizations", "ticket_events"):
         out[name] = list({row["id"]: row for row in tour.zendesk_time_export(base, name)}.values())
-    for name in ("groups", "ticket_metrics", "satisfaction_ratings"):
+    for name in ("groups", "satisfaction_ratings"):
         out[name] = tour.zendesk_list(base, name)
+    # The list serves every metric set; the tap reads those sideloaded on the ticket
+    # export, which leaves out tickets changed during the last minute.
+    exported = ids(out["tickets"])
+    out["ticket_metrics"] = [
+        row for row in tour.zendesk_list(base, "ticket_metrics") if row["ticket_id"] in exported
+    ]
     return out
 
 
@@ -156,6 +169,11 @@ def test_full_sync_equals_naive_pagers(sandbox: RunningSandbox) -> None:
     for row in truth["tickets"]:
         assert tickets[row["id"]]["generated_timestamp"] == row["generated_timestamp"]
         assert tickets[row["id"]]["updated_at"] == normalize_utc(row["updated_at"])
+    for row in records["ticket_metrics"]:
+        ticket = tickets[row["ticket_id"]]
+        assert row["generated_timestamp"] == ticket["generated_timestamp"], row["id"]
+    stamps = [row["generated_timestamp"] for row in records["ticket_metrics"]]
+    assert stamps == sorted(stamps), "metric sets come in the export's order"
     assert "progress_markers" not in json.dumps(run.final_state)
     bookmarks = run.final_state["bookmarks"]
     for name, key in INCREMENTAL_KEYS.items():
@@ -197,31 +215,34 @@ def test_incremental_returns_only_new_and_changed_rows(sandbox: RunningSandbox, 
         new_rows += len(newer)
     assert new_rows > 0, "two simulated days should bring new rows"
     assert len(second["tickets"]) < len(first.records["tickets"])
+    assert len(second["ticket_metrics"]) < len(first.records["ticket_metrics"])
     # Full-table streams are read whole every time.
     assert ids(second["groups"]) == ids(truth["groups"])
-    assert ids(second["ticket_metrics"]) == ids(truth["ticket_metrics"])
 
 
-def test_interrupted_sync_resumes_without_gaps(sandbox: RunningSandbox) -> None:
-    """Cut the output after a mid-stream STATE (as if the process died there and the loader
-    committed up to it); resuming from that state must cover every remaining row."""
+@pytest.mark.parametrize("stream", ["ticket_metrics", "ticket_events"])
+def test_interrupted_sync_resumes_without_gaps(sandbox: RunningSandbox, stream: str) -> None:
+    """Cut the output after a mid-stream STATE of `stream` (as if the process died there
+    and the loader committed up to it); resuming from that state must cover every
+    remaining row."""
     config = config_for(sandbox, export_page_size=300)
     full = run_tap(config)
     cut = next(
         index
         for index, message in enumerate(full.messages)
         if message["type"] == "STATE"
-        and "ticket_events" in message["value"].get("bookmarks", {})
-        and message["value"]["bookmarks"]["ticket_events"].get("replication_key_value")
+        and stream in message["value"].get("bookmarks", {})
+        and message["value"]["bookmarks"][stream].get("replication_key_value")
     )
     committed = Run(full.messages[: cut + 1])
+    assert len(committed.records[stream]) < len(full.records[stream]), "cut mid-stream"
     resumed = run_tap(config, state=committed.states[-1])
     for name, rows in full.records.items():
         covered = ids(committed.records[name]) | ids(resumed.records[name])
         assert covered == ids(rows), name
-    # Resuming re-reads the tail of ticket_events, not all of it.
-    assert len(resumed.records["ticket_events"]) < len(full.records["ticket_events"])
-    assert committed.records["ticket_events"]
+    # Resuming re-reads the tail of the stream, not all of it.
+    assert len(resumed.records[stream]) < len(full.records[stream])
+    assert committed.records[stream]
 
 
 # -- rate limits and faults --------------------------------------------------------------------
@@ -242,12 +263,12 @@ def test_rate_limit_retry_after_is_honoured(sandbox: RunningSandbox, control) ->
 
 def test_faults_give_the_same_records_as_a_clean_run(sandbox: RunningSandbox, control) -> None:
     """20% of requests fail (429 + Retry-After, 503, dropped connection, truncated body);
-    seed 17 hits every kind within this sync's ~40 requests."""
+    seed 7 hits every kind within this sync's ~20 requests."""
     config = config_for(sandbox)
     clean = run_tap(config).records
     control.faults(
         rate_429=0.05, rate_5xx=0.05, rate_drop=0.05, rate_truncate=0.05,
-        retry_after_seconds=1, seed=17, apis=["zendesk"],
+        retry_after_seconds=1, seed=7, apis=["zendesk"],
     )  # fmt: skip
     faulty = run_tap(config).records
     counters = control.status()["counters"]
@@ -268,7 +289,7 @@ def test_retry_budget_exhaustion_names_the_endpoint(sandbox: RunningSandbox, con
 
 
 # -- BATCH mode --------------------------------------------------------------------------------
-@pytest.mark.parametrize("stream", ["ticket_events", "tickets"])
+@pytest.mark.parametrize("stream", ["ticket_events", "tickets", "ticket_metrics"])
 def test_batch_mode_files_equal_record_mode(
     sandbox: RunningSandbox, tmp_path: Path, stream: str
 ) -> None:
@@ -293,10 +314,10 @@ def test_batch_mode_files_equal_record_mode(
             state = run.messages[index + 1]
             assert state["type"] == "STATE"
             mark = state["value"]["bookmarks"][stream]["replication_key_value"]
-            assert mark == batched[seen - 1][INCREMENTAL_KEYS[stream]]
+            assert mark == batched[seen - 1][REPLICATION_KEYS[stream]]
     assert (
         run.final_state["bookmarks"][stream]["replication_key_value"]
-        == (records[-1][INCREMENTAL_KEYS[stream]])
+        == (records[-1][REPLICATION_KEYS[stream]])
     )
 
 
@@ -362,3 +383,39 @@ def test_soft_delete_mapping_of_users_organizations_groups() -> None:
         stream = tap.streams[name]
         assert stream.post_process(dict(deleted))["_sdc_deleted_at"] == normalize_utc(gone), name
         assert stream.post_process(dict(alive))["_sdc_deleted_at"] is None, name
+
+
+def test_metric_sets_take_their_tickets_place_and_timestamp() -> None:
+    """Hand-made pages: the join on ticket_id, the order, a malformed ticket (no id) and a
+    metric set whose ticket is not in the page."""
+    tickets = [
+        {"id": 1, "generated_timestamp": 10},
+        {"id": 2, "generated_timestamp": 20},
+        {"id": 3, "generated_timestamp": 30},
+    ]
+    sets = [{"id": 502, "ticket_id": 2}, {"id": 503, "ticket_id": 3}, {"id": 501, "ticket_id": 1}]
+    rows = metric_sets_of({"tickets": tickets, "metric_sets": sets})
+    assert [(row["id"], row["generated_timestamp"]) for row in rows] == [
+        (501, 10), (502, 20), (503, 30),
+    ]  # fmt: skip
+    assert metric_sets_of({"tickets": tickets}) == []
+
+    # A ticket that lost its id still places its metric set, one set per ticket in order.
+    keyless = [tickets[0], {"generated_timestamp": 20}, tickets[2]]
+    in_order = [
+        {"id": 501, "ticket_id": 1},
+        {"id": 502, "ticket_id": 2},
+        {"id": 503, "ticket_id": 3},
+    ]
+    rows = metric_sets_of({"tickets": keyless, "metric_sets": in_order})
+    assert [(row["id"], row["generated_timestamp"]) for row in rows] == [
+        (501, 10), (502, 20), (503, 30),
+    ]  # fmt: skip
+
+    stray = {"id": 509, "ticket_id": 9}
+    for page in (
+        {"tickets": tickets, "metric_sets": [*sets, stray]},
+        {"tickets": keyless, "metric_sets": [in_order[0], stray, in_order[2]][::-1]},
+    ):
+        with pytest.raises(FatalAPIError, match="metric set 509 is for ticket 9"):
+            metric_sets_of(page)

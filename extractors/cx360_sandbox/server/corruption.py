@@ -22,7 +22,11 @@ Bookmark fields (``SystemModstamp``, ``generated_timestamp``, ``updated_at`` whe
 replication key) are never touched: a source that corrupts those breaks incremental sync
 itself, which is not what this drill is about.
 
-The wrapping happens here, at the routes: the API modules know nothing about it.
+The wrapping happens here, at the routes: the API modules know nothing about it. One route
+can serve the records of several endpoints: the ticket export carries tickets and, with
+``include=metric_sets``, metric sets, which belong to ``zendesk.ticket_metrics`` as do those
+of ``/ticket_metrics.json``; each endpoint damages only its own records, so either can be
+switched on alone, and a metric set is damaged the same way on both routes.
 """
 
 from __future__ import annotations
@@ -170,8 +174,11 @@ ENDPOINTS: dict[str, Endpoint] = {
     ),
     "zendesk.ticket_metrics": Endpoint(
         api="zendesk",
-        handlers=(zendesk.ticket_metrics,),
-        records=lambda body: body.get("ticket_metrics") or [],
+        handlers=(zendesk.ticket_metrics, zendesk.tickets_cursor),
+        records=lambda body: [
+            *(body.get("ticket_metrics") or []),
+            *(body.get("metric_sets") or []),
+        ],
         key="id",
         stream=lambda _: "ticket_metrics",
         damages={
@@ -224,15 +231,19 @@ def _damage(server: SandboxServer, name: str, endpoint: Endpoint, record: dict) 
     return False
 
 
-def _wrap(name: str, endpoint: Endpoint, handler: Handler) -> Handler:
+def _wrap(names: list[str], handler: Handler) -> Handler:
+    """`handler`, its answers damaged as each endpoint in `names` (all served by it) says."""
+    endpoints = [(name, ENDPOINTS[name]) for name in names]
+
     def corrupting(request: Request) -> Response:
         response = handler(request)
         if response.status != 200 or response.content_type != "application/json":
             return response
         body = json.loads(response.body)
         changed = False
-        for record in endpoint.records(body):
-            changed = _damage(request.server, name, endpoint, record) or changed
+        for name, endpoint in endpoints:
+            for record in endpoint.records(body):
+                changed = _damage(request.server, name, endpoint, record) or changed
         if not changed:
             return response
         return Response.json(body, response.status, response.headers)
@@ -242,12 +253,14 @@ def _wrap(name: str, endpoint: Endpoint, handler: Handler) -> Handler:
 
 
 def _install(server: SandboxServer, names: list[str]) -> None:
-    by_handler = {h: name for name in names for h in ENDPOINTS[name].handlers}
+    by_handler: dict[Handler, list[str]] = {}
+    for name in names:
+        for handler in ENDPOINTS[name].handlers:
+            by_handler.setdefault(handler, []).append(name)
     for index, (method, pattern, handler, api) in enumerate(server.routes):
         handler = getattr(handler, "__cx_original__", handler)
         if handler in by_handler:
-            name = by_handler[handler]
-            handler = _wrap(name, ENDPOINTS[name], handler)
+            handler = _wrap(by_handler[handler], handler)
         server.routes[index] = (method, pattern, handler, api)
 
 
