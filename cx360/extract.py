@@ -23,6 +23,13 @@ from urllib.parse import unquote, urlsplit
 
 from target_cx360_duckdb import DuckDBLoader, read_state
 
+FLUSH_ROWS = 4 * 122_880
+"""Rows per loader transaction (RECORD spool flushes, and each BATCH file the taps write):
+four DuckDB row groups. A transaction that appends whole row groups has DuckDB write them
+compressed straight to the database file; below one row group (122,880 rows) every row
+goes through the WAL and is written again at the checkpoint (1M events: 15 s at 100k rows
+per commit, 8 s at 400k)."""
+
 
 @dataclass(frozen=True)
 class Source:
@@ -152,6 +159,7 @@ def tap_config(
         # compressing it would cost the tap most of a core and save nothing.
         config["batch_dir"] = str(batch_dir)
         config["batch_compresslevel"] = 0
+        config["batch_size_rows"] = FLUSH_ROWS
     return {**config, **(overrides or {})}
 
 
@@ -216,7 +224,7 @@ def run_source(
     log_dir: Path,
     config_overrides: Mapping[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
-    batch_size_rows: int = 100_000,
+    batch_size_rows: int = FLUSH_ROWS,
     streams: list[str] | None = None,
 ) -> SourceResult:
     """Sync one source (or only `streams` of it) from its warehouse state.
