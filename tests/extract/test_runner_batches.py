@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cx360.extract import SOURCES, _delete_batch_files, tap_config
+from cx360.extract import FLUSH_ROWS, SOURCES, _delete_batch_files, tap_config
 
 
 def test_batch_taps_write_to_the_run_folder_uncompressed(tmp_path: Path) -> None:
@@ -16,11 +16,13 @@ def test_batch_taps_write_to_the_run_folder_uncompressed(tmp_path: Path) -> None
             "base_url": "http://x",
             "batch_dir": str(tmp_path),
             "batch_compresslevel": 0,
+            "batch_size_rows": FLUSH_ROWS,  # whole DuckDB row groups per loader commit
         }
+    assert FLUSH_ROWS % 122_880 == 0
     # a tap without BATCH support gets no settings it does not declare
     assert tap_config(SOURCES["salesforce"], "http://x", None, tmp_path) == {"base_url": "http://x"}
     # explicit settings win
-    overrides = {"batch_dir": "/elsewhere", "batch_compresslevel": 6}
+    overrides = {"batch_dir": "/elsewhere", "batch_compresslevel": 6, "batch_size_rows": 10}
     assert tap_config(SOURCES["zendesk"], "http://x", overrides, tmp_path) == {
         "base_url": "http://x",
         **overrides,
