@@ -1,7 +1,8 @@
 {% macro drop_orphaned_dbt_tmp_relations() %}
     {#- A dbt build killed mid-way leaves its incremental models' `<model>__dbt_tmp…`
-        relations behind. The warehouse file admits one writer, so at the start of a run
-        no other build can own one: they are all orphans, and are dropped. -#}
+        relations behind, and dbt-duckdb leaves an incremental Python model's behind after
+        every run. The warehouse file admits one writer, so before and after a run no
+        build step can be using one: they are all orphans, and are dropped. -#}
     {% if execute %}
         {% set found = run_query(
             "select schema_name, table_name, 'table' as kind from duckdb_tables()"
