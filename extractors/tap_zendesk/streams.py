@@ -50,9 +50,38 @@ COMMENT_BODY_FIELDS = (
     "child_events.html_body",
     "child_events.plain_body",
 )
+TICKET_BODY_FIELDS = ("description",)
+"""A ticket's description is the text of its first comment."""
 
 
-class TicketsStream(CursorExportStream, BatchFilesStream):
+class CommentBodyHashing(BatchFilesStream):
+    """`hash_comment_bodies`: comment texts leave the tap as salted hashes, in RECORD and
+    BATCH mode alike (anything written to a BATCH file bypasses stream maps)."""
+
+    comment_body_fields: tuple[str, ...] = ()
+
+    def post_process(self, row: Record, context: Context | None = None) -> Record | None:
+        row = super().post_process(row, context) or row
+        if self.config.get("hash_comment_bodies"):
+            # Exact text (normalize=False): bodies are not identifiers to casefold.
+            row = hash_fields(row, self.comment_body_fields, self._salt, normalize=False)
+        return row
+
+    def _struct_plan(self) -> StructPlan | None:
+        """Hashing needs the bodies decoded: rows are dicts then."""
+        if self.config.get("hash_comment_bodies"):
+            return None
+        return super()._struct_plan()
+
+    @property
+    def _salt(self) -> str:
+        salt = getattr(self, "_cached_salt", None)
+        if salt is None:
+            salt = self._cached_salt = pii_salt()
+        return salt
+
+
+class TicketsStream(CursorExportStream, CommentBodyHashing):
     """Tickets from the cursor-based incremental export (BATCH files by default: a
     million-ticket account is too many rows for RECORD messages).
 
@@ -65,6 +94,7 @@ class TicketsStream(CursorExportStream, BatchFilesStream):
     name = "tickets"
     path = "/incremental/tickets/cursor.json"
     primary_keys = ("id",)
+    comment_body_fields = TICKET_BODY_FIELDS
 
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:
         row = super().post_process(row, context) or row
@@ -258,14 +288,13 @@ class SatisfactionRatingsStream(CursorListStream):
         return self._frozen_start
 
 
-class TicketEventsStream(TimeExportStream, BatchFilesStream):
+class TicketEventsStream(TimeExportStream, CommentBodyHashing):
     """Ticket audit events with comment bodies (`include=comment_events`).
 
     High volume, so by default (`batch_mode: true`) rows go to the loader as Singer
-    BATCH messages (gzip JSONL files) rather than RECORD messages. Anything written to a
-    file bypasses stream maps, so comment-body masking (`hash_comment_bodies`) is done
-    here, in both modes alike. `timestamp` orders the export; page-boundary repeats are
-    dropped by the base class.
+    BATCH messages (gzip JSONL files) rather than RECORD messages; comment bodies are
+    hashed here with `hash_comment_bodies`. `timestamp` orders the export; page-boundary
+    repeats are dropped by the base class.
     """
 
     name = "ticket_events"
@@ -273,26 +302,7 @@ class TicketEventsStream(TimeExportStream, BatchFilesStream):
     primary_keys = ("id",)
     replication_key = "timestamp"
     include = "comment_events"
-
-    def post_process(self, row: Record, context: Context | None = None) -> Record | None:
-        row = super().post_process(row, context) or row
-        if self.config.get("hash_comment_bodies"):
-            # Exact text (normalize=False): bodies are not identifiers to casefold.
-            row = hash_fields(row, COMMENT_BODY_FIELDS, self._salt, normalize=False)
-        return row
-
-    def _struct_plan(self) -> StructPlan | None:
-        """Hashing needs the comment bodies decoded: rows are dicts then."""
-        if self.config.get("hash_comment_bodies"):
-            return None
-        return super()._struct_plan()
-
-    @property
-    def _salt(self) -> str:
-        salt = getattr(self, "_cached_salt", None)
-        if salt is None:
-            salt = self._cached_salt = pii_salt()
-        return salt
+    comment_body_fields = COMMENT_BODY_FIELDS
 
 
 STREAM_TYPES: list[type[ZendeskStream]] = [

@@ -99,8 +99,8 @@ class TapZendesk(Tap):
             th.BooleanType,
             default=False,
             description=(
-                "Replace ticket_events comment bodies with a salted hash "
-                "(salt from env CX360_PII_SALT)."
+                "Replace comment texts (ticket_events comment bodies, tickets "
+                "description) with a salted hash (salt from env CX360_PII_SALT)."
             ),
         ),
     ).to_dict()
@@ -111,8 +111,8 @@ class TapZendesk(Tap):
     def sync_all(self) -> None:
         """Fail before any output when credentials are missing, naming all of them."""
         credentials()
-        events = self.streams.get("ticket_events")
-        if self.config.get("hash_comment_bodies") and events is not None and events.selected:
+        hashing = [self.streams.get(name) for name in ("tickets", "ticket_events")]
+        if self.config.get("hash_comment_bodies") and any(s and s.selected for s in hashing):
             pii_salt()
         super().sync_all()
 

@@ -341,6 +341,18 @@ def test_comment_bodies_hashed_when_asked(
     assert "Please help" not in json.dumps(rows)
     # Same text, same hash: the bodies stay groupable without being readable.
     assert len({child["body"] for child in comments}) < len(comments)
+    # A ticket's description is its first comment's text: hashed alike.
+    tickets = run_tap(config, streams=["tickets"])
+    described = [
+        row
+        for message in tickets.batches
+        for uri in message["manifest"]
+        for row in read_manifest(uri)
+        if row.get("description") is not None
+    ]
+    assert described
+    assert all(re.fullmatch("[0-9a-f]{64}", row["description"]) for row in described)
+    assert {row["description"] for row in described} <= {child["body"] for child in comments}
 
 
 # -- paging edge cases ---------------------------------------------------------------------------
