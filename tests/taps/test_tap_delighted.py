@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import copy
 import io
 import json
+import random
+import re
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +23,19 @@ from cx360_sandbox import tour
 from cx360_sandbox.server.core import RunningSandbox
 from cx360_sandbox.server.credentials import sandbox_credentials
 from cx360_sandbox.store import generate_world
+from cx360_singer import CX360RESTStream, normalize_utc
+from singer_sdk import RESTStream
+from singer_sdk.helpers._typing import _conform_record_data_types
+from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.singerlib.json import serialize_json
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
-from tap_delighted.streams import UpdatedSincePaginator
+from tap_delighted.client import DelightedStream, compile_conformer, encode_message
+from tap_delighted.streams import (
+    PeopleStream,
+    SurveyResponsesStream,
+    UpdatedSincePaginator,
+    _utc_text,
+)
 from tap_delighted.tap import TapDelighted
 
 API = "/delighted/v1"
@@ -231,3 +247,132 @@ def test_missing_key_is_a_clear_error(
     monkeypatch.delenv("DELIGHTED_API_KEY")
     with pytest.raises(Exception, match="DELIGHTED_API_KEY"):
         run_tap(config_for(sandbox))
+
+
+# -- the RECORD path: the same messages as singer-sdk's own ----------------------------------
+def _raw_sync(config: dict[str, Any]) -> list[str]:
+    """Every line a full sync writes, `time_extracted` (the wall clock) left out."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        TapDelighted(config=config).sync_all()
+    return [re.sub(r',"time_extracted":"[^"]*"', "", line) for line in out.getvalue().splitlines()]
+
+
+def test_records_are_those_singer_sdk_writes(
+    sandbox: RunningSandbox, control, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Byte for byte, with a few records malformed (as the bad-records drill serves them)."""
+    control.advance(days=30)
+    control.corruption(rate=0.05, seed=5, endpoints=["delighted.survey_responses"])
+    config = config_for(sandbox, page_size=37)
+    ours = _raw_sync(config)
+    for name in ("_generate_record_messages", "_write_record_message", "_request"):
+        monkeypatch.setattr(DelightedStream, name, getattr(RESTStream, name))
+    monkeypatch.setattr(DelightedStream, "validate_response", CX360RESTStream.validate_response)
+    theirs = _raw_sync(config)
+    assert sum('"RECORD"' in line for line in ours) > 300
+    assert control.corruption()["counts"]
+    assert ours == theirs
+
+
+_WEIRD = [
+    None, True, False, 0, 1, -7, 2**70, 2.5, float("nan"), float("inf"), Decimal("1.50"),
+    Decimal("NaN"), Decimal("1E+400"), "", "x", "é\u2028\x00\x7f\U0001f600", b"\x00",
+    b"ab", datetime(2024, 1, 2, 3, 4, 5), datetime(2024, 1, 2, tzinfo=UTC), date(2024, 1, 2),
+    time(3, 4), timedelta(seconds=5),
+]  # fmt: skip
+_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "flag": {"type": ["boolean", "null"]},
+        "flags": {"type": "array", "items": {"type": "boolean"}},
+        "numbers": {"type": ["array", "null"], "items": {"type": "number"}},
+        "n": {"type": ["number", "null"]},
+        "when": {"type": "string", "format": "date-time"},
+        "obj": {
+            "type": "object",
+            "properties": {
+                "a": {"type": "boolean"},
+                "b": {"type": "integer"},
+                "deep": {"type": "object", "properties": {"c": {"type": "string"}}},
+            },
+        },
+        "open": {
+            "type": ["object", "null"],
+            "properties": {"a": {"type": "boolean"}},
+            "additionalProperties": True,
+        },
+        "rows": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"x": {"type": "boolean"}, "y": {"type": "string"}},
+            },
+        },
+        "free": {"type": "object"},
+        "any": {"type": ["string", "integer", "null"]},
+        "either": {"anyOf": [{"type": "boolean"}, {"type": "null"}]},
+    },
+}
+
+
+def _weird_value(rng: random.Random, depth: int = 0) -> Any:
+    roll = rng.random()
+    if depth < 3 and roll < 0.15:
+        return [_weird_value(rng, depth + 1) for _ in range(rng.randint(0, 3))]
+    if depth < 3 and roll < 0.3:
+        keys = ["a", "b", "c", "x", "deep", "extra"]
+        return {rng.choice(keys): _weird_value(rng, depth + 1) for _ in range(rng.randint(0, 4))}
+    return rng.choice(_WEIRD)
+
+
+def _weird_record(rng: random.Random, schema: dict) -> dict[str, Any]:
+    names = [*schema["properties"], "unknown", "other"]
+    return {name: _weird_value(rng) for name in rng.sample(names, rng.randint(0, len(names)))}
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [_SCHEMA, SurveyResponsesStream.schema, PeopleStream.schema],
+    ids=["odd", "survey_responses", "people"],
+)
+def test_compiled_conformance_is_singer_sdks(schema: dict) -> None:
+    conform = compile_conformer(schema)
+    assert conform is not None
+    rng = random.Random(7)
+    for _ in range(3000):
+        record = _weird_record(rng, schema)
+        expected, expected_unmapped = _conform_record_data_types(
+            copy.deepcopy(record), schema, TypeConformanceLevel.RECURSIVE, None
+        )
+        unmapped: list[str] = []
+        assert repr(conform(copy.deepcopy(record), None, unmapped)) == repr(expected), record
+        assert unmapped == expected_unmapped
+
+
+def test_schemas_conformance_cannot_mirror_use_singer_sdks() -> None:
+    """An empty property schema fails in singer-sdk for some values only: not compiled."""
+    assert compile_conformer({"properties": {"any": {}}}) is None
+    assert (
+        compile_conformer({"properties": {"x": {"type": "array", "items": {"type": "object"}}}})
+        is None
+    )
+
+
+def test_record_lines_are_singer_sdks_bytes() -> None:
+    rng = random.Random(8)
+    for _ in range(5000):
+        message = {
+            "type": "RECORD", "stream": "s", "record": _weird_record(rng, _SCHEMA),
+            "time_extracted": datetime.now(UTC),
+        }  # fmt: skip
+        assert encode_message(message) == serialize_json(message), message
+
+
+def test_instants_are_normalize_utcs() -> None:
+    rng = random.Random(9)
+    values = [0, 1, 86_399, 951_782_400, 99_999_999_999, 100_000_000_000, -1, 10**12]
+    values += [rng.randint(0, 100_000_000_000) for _ in range(20_000)]
+    for value in values:
+        assert _utc_text(value) == normalize_utc(value), value
