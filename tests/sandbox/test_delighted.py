@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import requests
+from cx360_sandbox.server import delighted
 from cx360_sandbox.server.core import RunningSandbox
 from cx360_sandbox.server.credentials import sandbox_credentials
 from cx360_sandbox.store import WorldFiles
@@ -176,4 +177,4 @@ def test_answers_follow_the_clock(sandbox: RunningSandbox, control) -> None:
     control.advance(days=20)
     after = _get(sandbox, "survey_responses.json", params).json()
     assert after[0]["updated_at"] > before[0]["updated_at"]
-    assert sandbox.server.state["delighted_ordered"]["now"] == sandbox.server.now
+    assert sandbox.server.state[delighted._CACHE]["now"] == sandbox.server.now

@@ -31,6 +31,10 @@ import duckdb
 from ..store import WorldFiles, load_world
 from ..timeline import ANCHOR, HORIZON
 
+PER_CLOCK_PREFIX = "per_clock:"
+"""`SandboxServer.state` keys with this prefix hold what API code derived for the current
+clock; `set_now` drops them with the server's own per-clock tables."""
+
 
 @dataclass
 class Response:
@@ -244,6 +248,8 @@ class SandboxServer(ThreadingHTTPServer):
             self.now = now
             if self.response_cache is not None:
                 self.response_cache.clear()
+            for key in [key for key in self.state if key.startswith(PER_CLOCK_PREFIX)]:
+                del self.state[key]
             for name in [*self._current_cache.values(), *self._ordered_cache.values()]:
                 self.world.execute(f"DROP TABLE IF EXISTS {name}")
             self._current_cache.clear()

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from .core import ApiError, Request, Response, SandboxServer
+from .core import PER_CLOCK_PREFIX, ApiError, Request, Response, SandboxServer
 
 PREFIX = "/delighted/v1"
-_CACHE = "delighted_ordered"
+_CACHE = PER_CLOCK_PREFIX + "delighted_ordered"
 """`server.state` key of the ordered copies: {"now": clock, "copies": {name: _Ordered}}.
 They are dropped when the clock moves (the Delighted tables change with nothing else)."""
 
