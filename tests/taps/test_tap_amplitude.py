@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import gzip
 import io
 import itertools
 import json
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,11 +17,12 @@ import pytest
 from cx360_sandbox import tour
 from cx360_sandbox.server.core import RunningSandbox
 from cx360_sandbox.server.credentials import sandbox_credentials
-from cx360_sandbox.store import generate_world
 from cx360_singer import hash_pii
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 from tap_amplitude.prefetch import prefetched
 from tap_amplitude.tap import TapAmplitude
+
+from tests.taps.suite_sandbox import start_suite_sandbox
 
 API = "/amplitude/api/2"
 SALT = "test-salt"
@@ -31,12 +30,8 @@ NOW = datetime(2026, 11, 1, tzinfo=UTC)  # the sandbox clock's start
 START = "2026-10-25T00:00:00Z"  # a week of events keeps each sync around a second
 FAST = {"max_retry_seconds": 60, "start_date": START, "batch_mode": False}
 
-# The singer-sdk suite is built at collection time and needs a live URL then: one module-level
-# sandbox over its own `tiny` world (the `sandbox` fixture is per test, too late for it).
-_SUITE_SANDBOX = RunningSandbox(
-    generate_world("tiny", 42, root=Path(tempfile.mkdtemp(prefix="cx360-amp-suite-")))
-).__enter__()
-atexit.register(_SUITE_SANDBOX.__exit__)
+# singer-sdk builds its suite at collection time, against a live URL: see suite_sandbox.
+_SUITE_SANDBOX = start_suite_sandbox("amplitude")
 
 _BaseSuite = get_tap_test_class(
     TapAmplitude,

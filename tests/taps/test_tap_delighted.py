@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import copy
 import io
 import json
 import random
 import re
-import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +19,6 @@ import requests
 from cx360_sandbox import tour
 from cx360_sandbox.server.core import RunningSandbox
 from cx360_sandbox.server.credentials import sandbox_credentials
-from cx360_sandbox.store import generate_world
 from cx360_singer import CX360RESTStream, normalize_utc
 from singer_sdk import RESTStream
 from singer_sdk.helpers._typing import _conform_record_data_types
@@ -38,15 +34,13 @@ from tap_delighted.streams import (
 )
 from tap_delighted.tap import TapDelighted
 
+from tests.taps.suite_sandbox import start_suite_sandbox
+
 API = "/delighted/v1"
 FAST = {"max_retry_seconds": 60}
 
-# The singer-sdk suite is built at collection time and needs a live URL then: one module-level
-# sandbox over its own `tiny` world (the `sandbox` fixture is per test, too late for it).
-_SUITE_SANDBOX = RunningSandbox(
-    generate_world("tiny", 42, root=Path(tempfile.mkdtemp(prefix="cx360-dl-suite-")))
-).__enter__()
-atexit.register(_SUITE_SANDBOX.__exit__)
+# singer-sdk builds its suite at collection time, against a live URL: see suite_sandbox.
+_SUITE_SANDBOX = start_suite_sandbox("delighted")
 
 _BaseSuite = get_tap_test_class(
     TapDelighted,

@@ -2,33 +2,27 @@
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import io
 import json
-import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from cx360_sandbox import tour
 from cx360_sandbox.server.core import RunningSandbox
 from cx360_sandbox.server.credentials import sandbox_credentials
-from cx360_sandbox.store import generate_world
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 from tap_qualtrics.tap import TapQualtrics
+
+from tests.taps.suite_sandbox import start_suite_sandbox
 
 API = "/qualtrics/API/v3"
 FAST = {"export_poll_seconds": 0.01, "max_retry_seconds": 60}
 
-# The singer-sdk suite is built at collection time and needs a live URL then: one module-level
-# sandbox over its own `tiny` world (the `sandbox` fixture is per test, too late for it).
-_SUITE_SANDBOX = RunningSandbox(
-    generate_world("tiny", 42, root=Path(tempfile.mkdtemp(prefix="cx360-qx-suite-")))
-).__enter__()
-atexit.register(_SUITE_SANDBOX.__exit__)
+# singer-sdk builds its suite at collection time, against a live URL: see suite_sandbox.
+_SUITE_SANDBOX = start_suite_sandbox("qualtrics")
 
 _BaseSuite = get_tap_test_class(
     TapQualtrics,

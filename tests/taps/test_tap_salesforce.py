@@ -6,18 +6,15 @@ retries, no state), so the tap is checked against the server, not against itself
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import copy
 import io
 import json
-import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +22,6 @@ from click.testing import CliRunner
 from cx360_sandbox import tour
 from cx360_sandbox.server.core import RunningSandbox
 from cx360_sandbox.server.credentials import sandbox_credentials
-from cx360_sandbox.store import generate_world
 from singer_sdk.testing import get_tap_test_class
 from singer_sdk.testing.tap_tests import (
     DEFAULT_JSONSCHEMA_VALIDATOR,
@@ -44,6 +40,8 @@ from tap_salesforce.client import (
 from tap_salesforce.streams import ContactsStream
 from tap_salesforce.tap import TapSalesforce
 
+from tests.taps.suite_sandbox import start_suite_sandbox
+
 OBJECTS = {
     "accounts": "Account",
     "contacts": "Contact",
@@ -53,12 +51,8 @@ OBJECTS = {
 }
 FAST = {"max_retry_seconds": 60}
 
-# The singer-sdk suite is built at collection time and needs a live URL then: one module-level
-# sandbox over its own `tiny` world (the `sandbox` fixture is per test, too late for it).
-_SUITE_SANDBOX = RunningSandbox(
-    generate_world("tiny", 42, root=Path(tempfile.mkdtemp(prefix="cx360-sf-suite-")))
-).__enter__()
-atexit.register(_SUITE_SANDBOX.__exit__)
+# singer-sdk builds its suite at collection time, against a live URL: see suite_sandbox.
+_SUITE_SANDBOX = start_suite_sandbox("salesforce")
 
 _BaseSuite = get_tap_test_class(
     TapSalesforce, config={"base_url": _SUITE_SANDBOX.url + "/salesforce", **FAST}

@@ -3,13 +3,11 @@ rate-limit, fault and BATCH behaviour."""
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import gzip
 import io
 import json
 import re
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -23,13 +21,14 @@ import requests
 from cx360_sandbox import tour
 from cx360_sandbox.server.core import RunningSandbox
 from cx360_sandbox.server.credentials import sandbox_credentials
-from cx360_sandbox.store import generate_world
 from cx360_singer import MissingCredentialsError, RetryBudgetExceededError, normalize_utc, to_epoch
 from singer_sdk.exceptions import FatalAPIError
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 from tap_zendesk.client import CursorExportPaginator, TimeExportPaginator
 from tap_zendesk.streams import STREAM_TYPES, metric_sets_of
 from tap_zendesk.tap import TapZendesk
+
+from tests.taps.suite_sandbox import start_suite_sandbox
 
 API = "/zendesk/api/v2"
 # start_date before the sandbox's history, so the tap and the naive pagers (start_time=0)
@@ -48,12 +47,8 @@ INCREMENTAL_KEYS = {
 """Per stream, the field of the naive truth whose epoch is the tap's bookmark."""
 REPLICATION_KEYS = {stream.name: stream.replication_key for stream in STREAM_TYPES}
 
-# The singer-sdk suite is built at collection time and needs a live URL then: one
-# module-level sandbox over its own `tiny` world (the `sandbox` fixture is per test).
-_SUITE_SANDBOX = RunningSandbox(
-    generate_world("tiny", 42, root=Path(tempfile.mkdtemp(prefix="cx360-zd-suite-")))
-).__enter__()
-atexit.register(_SUITE_SANDBOX.__exit__)
+# singer-sdk builds its suite at collection time, against a live URL: see suite_sandbox.
+_SUITE_SANDBOX = start_suite_sandbox("zendesk")
 
 _BaseSuite = get_tap_test_class(
     TapZendesk,
@@ -289,7 +284,9 @@ def test_retry_budget_exhaustion_names_the_endpoint(sandbox: RunningSandbox, con
 
 
 # -- BATCH mode --------------------------------------------------------------------------------
-@pytest.mark.parametrize("stream", ["ticket_events", "tickets", "ticket_metrics"])
+@pytest.mark.parametrize(
+    "stream", ["ticket_events", "tickets", "users", "ticket_metrics", "satisfaction_ratings"]
+)
 def test_batch_mode_files_equal_record_mode(
     sandbox: RunningSandbox, tmp_path: Path, stream: str
 ) -> None:
@@ -306,19 +303,27 @@ def test_batch_mode_files_equal_record_mode(
             batched.extend(read_manifest(uri))
     assert len(run.batches) == -(-len(records) // 2000)
     assert batched == records
-    # STATE follows every BATCH, bookmarking exactly the rows announced so far.
+    # STATE follows every BATCH, bookmarking exactly the rows announced so far: the last
+    # one's value where the API orders by it; an unsorted stream (satisfaction ratings, by
+    # id) keeps the greatest value as progress and commits it when the stream completes.
+    key = REPLICATION_KEYS[stream]
+    sorted_stream = next(s for s in STREAM_TYPES if s.name == stream).is_sorted is not False
     seen = 0
     for index, message in enumerate(run.messages):
         if message["type"] == "BATCH":
             seen += sum(len(read_manifest(uri)) for uri in message["manifest"])
             state = run.messages[index + 1]
             assert state["type"] == "STATE"
-            mark = state["value"]["bookmarks"][stream]["replication_key_value"]
-            assert mark == batched[seen - 1][REPLICATION_KEYS[stream]]
-    assert (
-        run.final_state["bookmarks"][stream]["replication_key_value"]
-        == (records[-1][REPLICATION_KEYS[stream]])
-    )
+            bookmark = state["value"]["bookmarks"][stream]
+            if sorted_stream:
+                assert bookmark["replication_key_value"] == batched[seen - 1][key]
+            else:
+                progress = bookmark["progress_markers"]["replication_key_value"]
+                assert progress == max(row[key] for row in batched[:seen])
+    final = run.final_state["bookmarks"][stream]
+    assert "progress_markers" not in final
+    last = records[-1][key] if sorted_stream else max(row[key] for row in records)
+    assert final["replication_key_value"] == last
 
 
 def test_comment_bodies_hashed_when_asked(
