@@ -1,4 +1,5 @@
-"""BATCH mode for the high-volume Zendesk streams (tickets, ticket_metrics, ticket_events).
+"""BATCH mode for the Zendesk streams with many rows (tickets, users, ticket_metrics,
+satisfaction_ratings, ticket_events).
 
 Why a path of its own: through singer-sdk's record loop (`_sync_records`: post-processing,
 per-record state bookkeeping, type conformance, a dict copy) a tap writes ~8k rows/s; the
@@ -87,7 +88,7 @@ class BatchFilesStream(ZendeskStream):
                         room = size - current.count
                         rows, page = page[:room], page[room:]
                         current.add(rows)
-                        last = rows[-1]
+                        last = self._bookmark_row(rows, last)
                         if current.count >= size:
                             uri, count = current.close()
                             current = None
@@ -194,6 +195,24 @@ class BatchFilesStream(ZendeskStream):
                 setattr(row, attr, f"{value[:19]}.000000Z")
             else:
                 setattr(row, attr, normalize_utc_or_keep(value))
+
+    def _bookmark_row(self, rows: list[Any], previous: Any) -> Any:
+        """The row whose replication value the bookmark takes after `rows`: the last one
+        where the API orders by that value; else the greatest so far (an unsorted
+        stream's bookmark is the maximum of everything read, committed at its end)."""
+        if self.is_sorted or not self.replication_key:
+            return rows[-1]
+        key = self.replication_key
+        best, best_value = previous, None
+        if previous is not None:
+            best_value = self._as_record(previous).get(key)
+        for row in rows:
+            value = self._as_record(row).get(key)
+            if value is None or value is msgspec.UNSET:
+                continue
+            if best_value is None or value > best_value:
+                best, best_value = row, value
+        return best
 
     def _as_record(self, row: Any) -> Record:
         """A row as `_increment_stream_state` reads it (it only needs the bookmark)."""

@@ -69,7 +69,8 @@ class TapZendesk(Tap):
             th.BooleanType,
             default=True,
             description=(
-                "tickets, ticket_metrics and ticket_events as Singer BATCH messages "
+                "tickets, users, ticket_metrics, satisfaction_ratings and ticket_events as "
+                "Singer BATCH messages "
                 "(gzip JSONL files) instead of RECORD messages."
             ),
         ),
