@@ -23,7 +23,7 @@ from cx360_sandbox.server.core import RunningSandbox
 from cx360_sandbox.store import DEFAULT_ROOT, generate_world
 
 from .common import print_table, write_result
-from .pipeline import STAGES, copy_dbt_project, run_main_job_once
+from .pipeline import STAGES, copy_dbt_project, run_main_job_once, share_memory
 
 
 def main() -> None:
@@ -39,6 +39,7 @@ def main() -> None:
     generation = time.perf_counter() - started
     rows_in_world = sum(table["rows"] for table in files.tables.values())
     runs: dict[str, dict] = {}
+    memory_limits = share_memory()
     with tempfile.TemporaryDirectory(prefix="cx360-bench-") as tmp, RunningSandbox(files) as sb:
         root = args.keep or Path(tmp)
         project = copy_dbt_project(Path(tmp) / "dbt_project")
@@ -72,6 +73,7 @@ def main() -> None:
             "scale": args.scale, "seed": args.seed, "days_between_runs": args.days,
             "world_rows": rows_in_world, "world_generation_seconds": round(generation, 1),
             "full": full, "incremental": incremental, "incremental_to_full": round(ratio, 4),
+            "memory_limits": memory_limits,
         },
     )  # fmt: skip
     print(f"results: {path}")

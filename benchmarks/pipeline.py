@@ -11,8 +11,10 @@ a benchmark never writes into the repository's ``dbt_project/target``.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import resource
 import shutil
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,18 @@ from typing import Any
 import duckdb
 
 STAGES = ("extract", "quality gates", "dbt build", "publish")
+MEMORY_LIMITS = {"CX360_SANDBOX_MEMORY_LIMIT": "6GB", "CX360_DBT_MEMORY_LIMIT": "6GB"}
+"""DuckDB memory limits while a benchmark runs the sandbox and the pipeline on one machine.
+Each DuckDB defaults to 80 % of RAM as if alone; at `medium` the sandbox's world (~11 GB),
+the job process and dbt together then outgrow 23.5 GiB and the kernel kills dbt."""
+
+
+def share_memory() -> dict[str, str]:
+    """Set `MEMORY_LIMITS` (unless already set in the environment, which wins) before the
+    sandbox starts, for it and for the job processes it spawns; returns what is in force."""
+    for name, value in MEMORY_LIMITS.items():
+        os.environ.setdefault(name, value)
+    return {name: os.environ[name] for name in MEMORY_LIMITS}
 
 
 def stage_of(step: str) -> str:
@@ -64,6 +78,54 @@ def table_rows(warehouse: Path) -> dict[str, int]:
         con.close()
 
 
+class _RssSampler(threading.Thread):
+    """This process's resident memory, sampled twice a second while the job runs: the
+    steps run one after another in this process, so each step's peak is the greatest
+    sample inside its start and end (a step shorter than a sample may show none)."""
+
+    def __init__(self) -> None:
+        super().__init__(name="rss-sampler", daemon=True)
+        self.samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop.wait(0.5):
+            self.samples.append((time.time(), _rss_mib()))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.join()
+
+    def step_peaks(self, instance: Any, run_id: str) -> dict[str, int]:
+        from dagster import DagsterEventType
+
+        started: dict[str, float] = {}
+        peaks: dict[str, int] = {}
+        ends = {DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE}
+        for record in instance.all_logs(run_id):
+            event = record.dagster_event
+            if event is None or event.step_key is None:
+                continue
+            if event.event_type == DagsterEventType.STEP_START:
+                started[event.step_key] = record.timestamp
+            elif event.event_type in ends and event.step_key in started:
+                window = [
+                    rss for at, rss in self.samples
+                    if started[event.step_key] <= at <= record.timestamp
+                ]  # fmt: skip
+                if window:
+                    peaks[event.step_key] = round(max(window))
+        return peaks
+
+
+def _rss_mib() -> float:
+    with Path("/proc/self/status").open(encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def _run(env: dict[str, str], data_dir: str, project: str, queue: Any) -> None:
     """In the child process: the main job once, then what it did."""
     from dagster import AssetKey, DagsterInstance
@@ -71,6 +133,8 @@ def _run(env: dict[str, str], data_dir: str, project: str, queue: Any) -> None:
     from orchestration.constants import SOURCE_STREAMS, raw_asset_path
     from orchestration.jobs import run_main_job
 
+    sampler = _RssSampler()
+    sampler.start()
     with DagsterInstance.ephemeral() as instance:
         result = run_main_job(
             sandbox=False, data_dir=Path(data_dir), dbt_project_dir=Path(project),
@@ -84,6 +148,8 @@ def _run(env: dict[str, str], data_dir: str, project: str, queue: Any) -> None:
                 )
                 if event is not None and event.run_id == result.run_id:
                     records += event.asset_materialization.metadata["records"].value
+        sampler.stop()
+        step_peaks = sampler.step_peaks(instance, result.run_id)
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     queue.put({
@@ -91,6 +157,7 @@ def _run(env: dict[str, str], data_dir: str, project: str, queue: Any) -> None:
         "steps": result.step_seconds, "failures": result.failures,
         "records_extracted": records,
         "peak_rss_mib": {"main_job_process": round(own), "largest_subprocess": round(children)},
+        "step_peak_rss_mib": step_peaks,
     })  # fmt: skip
 
 

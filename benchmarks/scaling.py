@@ -22,7 +22,7 @@ from cx360_sandbox.server.core import RunningSandbox
 from cx360_sandbox.store import DEFAULT_ROOT, generate_world
 
 from .common import RESULTS, print_table, write_result
-from .pipeline import copy_dbt_project, run_main_job_once
+from .pipeline import copy_dbt_project, run_main_job_once, share_memory
 
 
 def _inputs(run: dict) -> dict[str, int]:
@@ -57,6 +57,7 @@ def main() -> None:
     args = parser.parse_args()
     scales = args.scale or ["tiny", "demo"]
     runs: dict[str, dict] = {}
+    memory_limits = share_memory()
     for scale in scales:
         run = _reused(scale, args.seed) if args.reuse else None
         if run is None:
@@ -89,7 +90,9 @@ def main() -> None:
         previous = run
     print("\nscaling: a full refresh of the main job per scale")
     print_table(["scale", "stage", "input rows", "seconds", "rows/s", "vs previous scale"], rows)
-    path = write_result("scaling", {"seed": args.seed, "scales": runs})
+    path = write_result(
+        "scaling", {"seed": args.seed, "scales": runs, "memory_limits": memory_limits}
+    )
     print(f"results: {path}")
 
 

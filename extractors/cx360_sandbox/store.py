@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +22,7 @@ from .timeline import ANCHOR, HORIZON
 
 GENERATOR_VERSION = 3
 DEFAULT_ROOT = Path(".cx360") / "sandbox"
+MEMORY_LIMIT_ENV = "CX360_SANDBOX_MEMORY_LIMIT"
 
 
 class BadSeedError(ValueError):
@@ -103,8 +106,18 @@ def generate_world(
 
 
 def load_world(files: WorldFiles) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB holding every table of the world (served read-only)."""
+    """An in-memory DuckDB holding every table of the world (served read-only).
+
+    `CX360_SANDBOX_MEMORY_LIMIT` (a DuckDB size, "6GB", or share of RAM, "25%") bounds it:
+    beyond it DuckDB moves table blocks to a temporary directory (removed on close). The
+    `medium` world takes ~11 GB otherwise, and a benchmark runs the whole pipeline beside it.
+    """
     con = duckdb.connect()
+    limit = os.environ.get(MEMORY_LIMIT_ENV)
+    if limit:
+        con.execute("SET memory_limit = ?", [limit])
+        spill = Path(tempfile.gettempdir()) / f"cx360-sandbox-spill-{os.getpid()}"
+        con.execute("SET temp_directory = ?", [str(spill)])
     for table in files.tables:
         con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_parquet('{files.path(table)}')")
     return con
