@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import queue as queue_module
 import resource
 import shutil
 import threading
@@ -22,10 +23,11 @@ from typing import Any
 import duckdb
 
 STAGES = ("extract", "quality gates", "dbt build", "publish")
-MEMORY_LIMITS = {"CX360_SANDBOX_MEMORY_LIMIT": "6GB", "CX360_DBT_MEMORY_LIMIT": "6GB"}
+MEMORY_LIMITS = {"CX360_SANDBOX_MEMORY_LIMIT": "9GB", "CX360_DBT_MEMORY_LIMIT": "5GB"}
 """DuckDB memory limits while a benchmark runs the sandbox and the pipeline on one machine.
 Each DuckDB defaults to 80 % of RAM as if alone; at `medium` the sandbox's world (~11 GB),
-the job process and dbt together then outgrow 23.5 GiB and the kernel kills dbt."""
+the job process and dbt together then outgrow 23.5 GiB and the kernel kills dbt. At 6 GB the
+sandbox itself runs out of memory answering Amplitude exports (HTTP 500s the tap retries)."""
 
 
 def share_memory() -> dict[str, str]:
@@ -86,14 +88,14 @@ class _RssSampler(threading.Thread):
     def __init__(self) -> None:
         super().__init__(name="rss-sampler", daemon=True)
         self.samples: list[tuple[float, float]] = []
-        self._stop = threading.Event()
+        self._finished = threading.Event()
 
     def run(self) -> None:
-        while not self._stop.wait(0.5):
+        while not self._finished.wait(0.5):
             self.samples.append((time.time(), _rss_mib()))
 
     def stop(self) -> None:
-        self._stop.set()
+        self._finished.set()
         self.join()
 
     def step_peaks(self, instance: Any, run_id: str) -> dict[str, int]:
@@ -176,7 +178,16 @@ def run_main_job_once(
     started = time.perf_counter()
     process = ctx.Process(target=_run, args=(values, str(data_dir), str(project), queue))
     process.start()
-    outcome = queue.get()
+    outcome = None
+    while outcome is None:
+        try:
+            outcome = queue.get(timeout=5)
+        except queue_module.Empty:
+            if not process.is_alive():  # died without a result: say so, never wait forever
+                raise RuntimeError(
+                    f"the main job's process exited with code {process.exitcode} before "
+                    "reporting (its traceback is above)"
+                ) from None
     process.join()
     outcome["process_seconds"] = round(time.perf_counter() - started, 1)
     outcome["stages"] = stage_seconds(outcome["steps"])

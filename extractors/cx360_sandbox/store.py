@@ -113,6 +113,7 @@ def load_world(files: WorldFiles) -> duckdb.DuckDBPyConnection:
     `medium` world takes ~11 GB otherwise, and a benchmark runs the whole pipeline beside it.
     """
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")  # a server's queries print nothing
     limit = os.environ.get(MEMORY_LIMIT_ENV)
     if limit:
         con.execute("SET memory_limit = ?", [limit])
