@@ -54,6 +54,14 @@ TICKET_BODY_FIELDS = ("description",)
 """A ticket's description is the text of its first comment."""
 
 
+def _stamp_deleted_at(row: Any, attrs: Mapping[str, str], deleted: bool) -> None:
+    """A Struct row's `_sdc_deleted_at`: its `updated_at` when the source marks it deleted
+    (as `post_process` does for dict rows)."""
+    updated_at = getattr(row, attrs["updated_at"])
+    stamped = deleted and updated_at is not UNSET
+    setattr(row, attrs["_sdc_deleted_at"], updated_at if stamped else None)
+
+
 class CommentBodyHashing(BatchFilesStream):
     """`hash_comment_bodies`: comment texts leave the tap as salted hashes, in RECORD and
     BATCH mode alike (anything written to a BATCH file bypasses stream maps)."""
@@ -103,9 +111,7 @@ class TicketsStream(CursorExportStream, CommentBodyHashing):
 
     def struct_post_process(self, row: Any, attrs: Mapping[str, str]) -> None:
         super().struct_post_process(row, attrs)
-        updated_at = getattr(row, attrs["updated_at"])
-        deleted = getattr(row, attrs["status"]) == "deleted" and updated_at is not UNSET
-        setattr(row, attrs["_sdc_deleted_at"], updated_at if deleted else None)
+        _stamp_deleted_at(row, attrs, getattr(row, attrs["status"]) == "deleted")
 
 
 class UsersStream(CursorExportStream, BatchFilesStream):
@@ -127,9 +133,7 @@ class UsersStream(CursorExportStream, BatchFilesStream):
 
     def struct_post_process(self, row: Any, attrs: Mapping[str, str]) -> None:
         super().struct_post_process(row, attrs)
-        updated_at = getattr(row, attrs["updated_at"])
-        deleted = getattr(row, attrs["active"]) is False and updated_at is not UNSET
-        setattr(row, attrs["_sdc_deleted_at"], updated_at if deleted else None)
+        _stamp_deleted_at(row, attrs, getattr(row, attrs["active"]) is False)
 
 
 class OrganizationsStream(TimeExportStream):
