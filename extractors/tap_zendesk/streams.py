@@ -18,7 +18,7 @@ items that share the bookmark's second, which the loader's upsert absorbs):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from operator import itemgetter
 from typing import Any
@@ -54,12 +54,16 @@ TICKET_BODY_FIELDS = ("description",)
 """A ticket's description is the text of its first comment."""
 
 
-def _stamp_deleted_at(row: Any, attrs: Mapping[str, str], deleted: bool) -> None:
-    """A Struct row's `_sdc_deleted_at`: its `updated_at` when the source marks it deleted
-    (as `post_process` does for dict rows)."""
-    updated_at = getattr(row, attrs["updated_at"])
-    stamped = deleted and updated_at is not UNSET
-    setattr(row, attrs["_sdc_deleted_at"], updated_at if stamped else None)
+def _stamp_deleted_at(
+    rows: list[Any], attrs: Mapping[str, str], flag: str, deleted: Callable[[Any], bool]
+) -> None:
+    """Struct rows' `_sdc_deleted_at`: a row's `updated_at` when `deleted(row.<flag>)`
+    says the source marks it deleted (as `post_process` does for dict rows)."""
+    updated, stamp, marked = attrs["updated_at"], attrs["_sdc_deleted_at"], attrs[flag]
+    for row in rows:
+        updated_at = getattr(row, updated)
+        stamped = updated_at is not UNSET and deleted(getattr(row, marked))
+        setattr(row, stamp, updated_at if stamped else None)
 
 
 class CommentBodyHashing(BatchFilesStream):
@@ -109,9 +113,9 @@ class TicketsStream(CursorExportStream, CommentBodyHashing):
         row["_sdc_deleted_at"] = row.get("updated_at") if row.get("status") == "deleted" else None
         return row
 
-    def struct_post_process(self, row: Any, attrs: Mapping[str, str]) -> None:
-        super().struct_post_process(row, attrs)
-        _stamp_deleted_at(row, attrs, getattr(row, attrs["status"]) == "deleted")
+    def struct_post_process(self, rows: list[Any], attrs: Mapping[str, str]) -> None:
+        super().struct_post_process(rows, attrs)
+        _stamp_deleted_at(rows, attrs, "status", lambda status: status == "deleted")
 
 
 class UsersStream(CursorExportStream, BatchFilesStream):
@@ -131,9 +135,9 @@ class UsersStream(CursorExportStream, BatchFilesStream):
         row["_sdc_deleted_at"] = row.get("updated_at") if row.get("active") is False else None
         return row
 
-    def struct_post_process(self, row: Any, attrs: Mapping[str, str]) -> None:
-        super().struct_post_process(row, attrs)
-        _stamp_deleted_at(row, attrs, getattr(row, attrs["active"]) is False)
+    def struct_post_process(self, rows: list[Any], attrs: Mapping[str, str]) -> None:
+        super().struct_post_process(rows, attrs)
+        _stamp_deleted_at(rows, attrs, "active", lambda active: active is False)
 
 
 class OrganizationsStream(TimeExportStream):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import msgspec
 import pytest
 import requests
 from cx360_sandbox import tour
@@ -385,6 +386,82 @@ def test_empty_export_pages_do_not_end_the_stream() -> None:
     assert time_paginator.continue_if_empty(page)
     time_paginator.advance(page)
     assert time_paginator.current_value == {"start_time": "5", "include": "comment_events"}
+
+
+def _rows_both_ways(stream_name: str, page: bytes) -> tuple[list[Any], list[Any]]:
+    """A page's rows as RECORD mode makes them (dicts: `post_process`, singer-sdk's
+    conformance) and as BATCH mode does (Structs, the page checks), both as JSON values."""
+    tap = TapZendesk(config={"base_url": "http://127.0.0.1:9/zendesk/api/v2"})
+    stream = tap.streams[stream_name]
+    plan = stream._struct_plan()
+    assert plan is not None
+    payload = plan.decode_page(page)
+    array = b"[" + b",".join(payload[plan.resource]) + b"]"
+    structs = plan.decode_items(array)
+    assert structs and all(row.__class__ is plan.item_type for row in structs)
+    batch_rows = plan.finisher(stream, stream._item_filter())(structs, plan.guards_needed(array))
+    items = json.loads(page)[plan.resource]
+    record_rows = stream._row_finisher(stream._item_filter())(items, None)
+    as_json = msgspec.json.Encoder(decimal_format="number")
+    return (
+        [json.loads(as_json.encode(row)) for row in record_rows],
+        [json.loads(as_json.encode(row)) for row in batch_rows],
+    )
+
+
+@pytest.mark.parametrize(
+    "child",
+    [
+        '{"id": 11, "event_type": "Comment", "public": true}',
+        '{"id": 11, "event_type": "Comment", "public":1}',
+        '{"id": 11, "event_type": "Comment", "public" : 0}',
+        '{"id": 11, "event_type": "Comment", "\\u0070ublic":1}',
+        '{"id": 11, "event_type": "Change", "value": "public", "public":false}',
+        '{"id": 11, "event_type": "Comment", "body": "line\\none", "public":1}',
+    ],
+)
+def test_struct_rows_equal_dict_rows_for_child_event_booleans(child: str) -> None:
+    """BATCH mode skips the per-row look at child events' booleans when a page-wide scan
+    finds only true/false/null after the key; numbers, spacing, escapes and the key's name
+    as a value must still come out as RECORD mode conforms them."""
+    plain = '{"id": 12, "event_type": "Comment", "public":true}'
+    page = (
+        '{"ticket_events": ['
+        f'{{"id": 1, "ticket_id": 7, "timestamp": 100, "created_at": "2026-01-01T00:00:00Z",'
+        f' "event_type": "Audit", "child_events": [{child}, {plain}]}},'
+        '{"id": 2, "ticket_id": 7, "timestamp": 101, "created_at": "2026-01-01T00:00:01+02:00",'
+        f' "event_type": "Audit", "child_events": [{plain}]}}'
+        '], "end_of_stream": true, "end_time": 101}'
+    ).encode()
+    record_rows, batch_rows = _rows_both_ways("ticket_events", page)
+    assert batch_rows == record_rows
+    assert all(
+        isinstance(event["public"], bool)
+        for row in batch_rows
+        for event in row["child_events"]
+        if "public" in event
+    )
+
+
+def test_struct_rows_equal_dict_rows_for_tickets() -> None:
+    """Instants (whole-second, offset, malformed), soft deletes and boolean numbers on a
+    hand-made tickets page, RECORD and BATCH mode alike."""
+    tickets = [
+        {"id": 1, "status": "open", "created_at": "2026-01-01T00:00:00Z",
+         "updated_at": "2026-01-02T03:04:05.5+01:00", "due_at": None, "is_public": 1,
+         "generated_timestamp": 10},
+        {"id": 2, "status": "deleted", "created_at": "2026-02-30T00:00:00Z",
+         "updated_at": "2026-01-03T00:00:00Z", "due_at": "not a date", "is_public": True,
+         "generated_timestamp": 11},
+        {"id": 3, "status": "deleted", "generated_timestamp": 12},
+    ]  # fmt: skip
+    page = json.dumps({"tickets": tickets, "end_of_stream": True}).encode()
+    record_rows, batch_rows = _rows_both_ways("tickets", page)
+    assert batch_rows == record_rows
+    assert [row["_sdc_deleted_at"] for row in batch_rows] == [
+        None, "2026-01-03T00:00:00.000000Z", None,
+    ]  # fmt: skip
+    assert batch_rows[0]["is_public"] is True
 
 
 def test_soft_delete_mapping_of_users_organizations_groups() -> None:
