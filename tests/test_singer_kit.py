@@ -33,6 +33,7 @@ from cx360_singer import (
     send_with_retries,
     to_epoch,
 )
+from cx360_singer.transport import mount_whole_body_adapter
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from target_cx360_duckdb import DuckDBLoader
@@ -83,8 +84,11 @@ class Handler(BaseHTTPRequestHandler):
         for name, value in step.get("headers", {}).items():
             self.send_header(name, value)
         self.end_headers()
-        if step.get("mode") == "truncate":
+        if step.get("mode") in ("truncate", "stall"):
             self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            if step["mode"] == "stall":  # the rest of the body never comes in time
+                time.sleep(step.get("stall_seconds", 2))
             self.close_connection = True
         else:
             self.wfile.write(body)
@@ -233,6 +237,29 @@ def test_truncated_invalid_json_and_dropped_connections_are_retried(server: _Ser
 def test_read_timeout_is_retried(server: _Server) -> None:
     server.script = Script({**OK, "sleep": 2}, OK)
     assert fetch(make_stream(server, request_timeout=1)) == [{"id": 1}, {"id": 2}]
+
+
+def test_whole_body_adapter_decodes_and_fails_like_requests(server: _Server) -> None:
+    """Bodies are read in one call: gzip is decoded, and a cut or stalled body raises the
+    exceptions requests' own chunked read raises (which the retries act on)."""
+    session = requests.Session()
+    mount_whole_body_adapter(session)
+    url = f"http://127.0.0.1:{server.server_port}/items"
+    payload = json.dumps({"items": [{"id": n} for n in range(5000)]}).encode()
+    server.script = Script(
+        {"status": 200, "raw": gzip.compress(payload), "headers": {"Content-Encoding": "gzip"}}
+    )
+    response = session.get(url, timeout=5)
+    assert response.content == payload and response.json()["items"][-1] == {"id": 4999}
+    server.script = Script({**OK, "raw": payload, "mode": "truncate"})
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        session.get(url, timeout=5)
+    server.script = Script({**OK, "raw": payload, "mode": "stall"})
+    with pytest.raises(requests.exceptions.ConnectionError):
+        session.get(url, timeout=0.5)
+    server.script = Script({**OK, "raw": payload})
+    streamed = session.get(url, stream=True, timeout=5)
+    assert b"".join(streamed.iter_content(1000)) == payload
 
 
 def test_401_refresh_hook_called_once_then_success(server: _Server) -> None:

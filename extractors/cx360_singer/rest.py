@@ -43,6 +43,7 @@ from singer_sdk.helpers.jsonpath import extract_jsonpath
 
 from cx360_singer.redact import endpoint, install_log_redaction, redact
 from cx360_singer.timeutil import parse_retry_after
+from cx360_singer.transport import mount_whole_body_adapter
 
 DEFAULT_MAX_RETRY_SECONDS = 300.0
 DEFAULT_REQUEST_TIMEOUT = 120
@@ -411,6 +412,7 @@ class CX360RESTStream(RetryingStream, RESTStream[Any]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         install_log_redaction()
         super().__init__(*args, **kwargs)
+        mount_whole_body_adapter(self.requests_session)
 
 
 _MISSING = object()
