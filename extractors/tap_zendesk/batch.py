@@ -128,10 +128,11 @@ class BatchFilesStream(ZendeskStream):
             ) as pages:
                 for items in pages:
                     guards_needed = True
-                    if plan is not None and items[0].__class__ is msgspec.Raw:
-                        array = b"[" + b",".join(items) + b"]"
-                        guards_needed = plan.guards_needed(array)
-                        items = plan.decode_items(array)
+                    if plan is not None and isinstance(items, RawItems):
+                        guards_needed = items.guards_needed
+                        items = plan.decode_items(items.array)
+                        if not items:
+                            continue
                     if plan is not None and items[0].__class__ is plan.item_type:
                         rows = finish_structs(items, guards_needed)  # type: ignore[misc]
                     else:
@@ -283,6 +284,21 @@ PAGE_ENVELOPE = (
 """The keys of a page the paginators read (besides the items)."""
 
 
+class RawItems:
+    """A page's items as one raw JSON array, and whether any may need the guarded
+    conformance (see `StructPlan.guards_needed`). False when the array is empty."""
+
+    __slots__ = ("array", "guards_needed")
+
+    def __init__(self, array: msgspec.Raw, guards_needed: bool) -> None:
+        self.array = array
+        self.guards_needed = guards_needed
+
+    def __bool__(self) -> bool:
+        size = len(self.array)
+        return size > 2 and (size > 64 or bool(bytes(self.array)[1:-1].strip()))
+
+
 class StructPlan:
     """Pages read into msgspec Structs: an item is a Struct with an attribute per schema
     property, so keys the schema lacks are dropped while decoding (as conformance would
@@ -313,7 +329,7 @@ class StructPlan:
         page_type = msgspec.defstruct(
             "ZendeskPage",
             [
-                ("items", list[msgspec.Raw] | msgspec.UnsetType, msgspec.UNSET),
+                ("items", msgspec.Raw | msgspec.UnsetType, msgspec.UNSET),
                 *[(key, Any | msgspec.UnsetType, msgspec.UNSET) for key in PAGE_ENVELOPE],
             ],
             rename={"items": resource},
@@ -384,8 +400,9 @@ class StructPlan:
 
     def decode_page(self, content: bytes) -> dict[str, Any]:
         """The page as the paginators read it: a dict of its envelope keys and items, the
-        items still raw JSON (the thread fetching pages only needs the envelope to ask for
-        the next one; `decode_items` does the rest on the thread writing rows)."""
+        items still one raw JSON array (the thread fetching pages only needs the envelope
+        to ask for the next one; `decode_items` does the rest on the thread writing
+        rows). TypeError when the items are not an array."""
         page = self._page_decoder.decode(content)
         payload = {
             key: value
@@ -393,10 +410,13 @@ class StructPlan:
             if value is not msgspec.UNSET
         }
         if "items" in payload:
-            payload[self.resource] = payload.pop("items")
+            array = payload.pop("items")
+            if memoryview(array)[:1] != b"[":
+                raise TypeError(f"{self.resource} is not a list")
+            payload[self.resource] = RawItems(array, self.guards_needed(content))
         return payload
 
-    def decode_items(self, array: bytes) -> list[Any]:
+    def decode_items(self, array: bytes | msgspec.Raw) -> list[Any]:
         """A JSON array of items → Structs; if any item does not fit (not an object,
         say), all become dicts."""
         try:
@@ -404,8 +424,8 @@ class StructPlan:
         except msgspec.DecodeError:
             return _PLAIN_DECODER.decode(array)
 
-    def guards_needed(self, array: bytes) -> bool:
-        """Whether any item of a JSON array may need the guarded conformance: False when
+    def guards_needed(self, page: bytes) -> bool:
+        """Whether any item of a page may need the guarded conformance: False when
         every guarded key on the page holds true, false or null and nothing is
         \\u-escaped. Two scans of the page in C instead of a regex search per row; any
         doubt (an escape anywhere, the key's name as a value) leaves the per-row check
@@ -413,9 +433,9 @@ class StructPlan:
         if self.page_guard is None:
             return False
         # a backslash is rare in JSON and found by memchr; "\\u" only by a slower search
-        if b"\\" in array and b"\\u" in array:
+        if b"\\" in page and b"\\u" in page:
             return True
-        return self.page_guard.search(array) is not None
+        return self.page_guard.search(page) is not None
 
     def finisher(
         self, stream: BatchFilesStream, item_filter: Callable[[Any], Iterator[Any]]

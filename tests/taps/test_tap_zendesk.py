@@ -395,11 +395,10 @@ def _rows_both_ways(stream_name: str, page: bytes) -> tuple[list[Any], list[Any]
     stream = tap.streams[stream_name]
     plan = stream._struct_plan()
     assert plan is not None
-    payload = plan.decode_page(page)
-    array = b"[" + b",".join(payload[plan.resource]) + b"]"
-    structs = plan.decode_items(array)
+    items = plan.decode_page(page)[plan.resource]
+    structs = plan.decode_items(items.array)
     assert structs and all(row.__class__ is plan.item_type for row in structs)
-    batch_rows = plan.finisher(stream, stream._item_filter())(structs, plan.guards_needed(array))
+    batch_rows = plan.finisher(stream, stream._item_filter())(structs, items.guards_needed)
     items = json.loads(page)[plan.resource]
     record_rows = stream._row_finisher(stream._item_filter())(items, None)
     as_json = msgspec.json.Encoder(decimal_format="number")
@@ -462,6 +461,22 @@ def test_struct_rows_equal_dict_rows_for_tickets() -> None:
         None, "2026-01-03T00:00:00.000000Z", None,
     ]  # fmt: skip
     assert batch_rows[0]["is_public"] is True
+
+
+def test_batch_pages_keep_items_raw_until_written() -> None:
+    """BATCH mode's page decoder: empty arrays (spaced or not) read as no items, a page
+    whose items are not a list is refused (and then parsed whole, as RECORD mode does)."""
+    tap = TapZendesk(config={"base_url": "http://127.0.0.1:9/zendesk/api/v2"})
+    plan = tap.streams["tickets"]._struct_plan()
+    assert plan is not None
+    for empty in (b"[]", b"[ ]", b"[\n  \n]"):
+        page = b'{"tickets": ' + empty + b', "end_of_stream": true}'
+        assert not plan.decode_page(page)["tickets"]
+    items = plan.decode_page(b'{"tickets": [{"id": 1}], "after_cursor": "x"}')["tickets"]
+    rows = plan.decode_items(items.array)
+    assert items and [getattr(row, plan.attrs["id"]) for row in rows] == [1]
+    with pytest.raises(TypeError):
+        plan.decode_page(b'{"tickets": null, "end_of_stream": true}')
 
 
 def test_soft_delete_mapping_of_users_organizations_groups() -> None:
