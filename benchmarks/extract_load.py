@@ -49,11 +49,14 @@ SERVED_BY = {
 """The world tables each stream's sandbox endpoint reads: the sandbox loads only those
 (at `medium` the whole world is ~10 GB in memory, and the ceiling's table comes on top)."""
 METADATA = ("_extracted_at", "_loaded_at", "_deleted_at")
+CEILING_RUNS = 3
+"""The ceiling is the best of this many ingests: on a shared 2-core machine one run of the
+same file varied from 400k to 570k tickets/s, and a ceiling should not be a slow run."""
 
 
 def ceiling(warehouse: Path, schema: str, table: str, scratch: Path) -> dict[str, float]:
-    """Rows, and seconds for DuckDB to ingest the same records from JSONL: into an
-    in-memory database (the ceiling the target is set against) and into a database file
+    """Rows, and seconds (best of CEILING_RUNS) for DuckDB to ingest the same records from
+    JSONL: into an in-memory database (the ceiling the target is set against) and into a database file
     (what a warehouse is: the file is written and checkpointed, as the loader's is)."""
     path = scratch / f"{schema}.{table}.jsonl"
     con = duckdb.connect(str(warehouse))
@@ -71,13 +74,17 @@ def ceiling(warehouse: Path, schema: str, table: str, scratch: Path) -> dict[str
     con.close()
     result: dict[str, float] = {}
     for where, database in (("memory", ":memory:"), ("file", str(scratch / "ceiling.duckdb"))):
-        probe = duckdb.connect(database)
-        with timed() as timer:
-            probe.execute(f"CREATE TABLE ceiling AS SELECT * FROM read_json('{path}')")
-            probe.execute("CHECKPOINT")
-        result["rows"] = probe.execute("SELECT count(*) FROM ceiling").fetchone()[0]
-        probe.close()
-        result[f"{where}_seconds"] = timer.seconds
+        seconds = []
+        for _ in range(CEILING_RUNS):
+            Path(database).unlink(missing_ok=True)
+            probe = duckdb.connect(database)
+            with timed() as timer:
+                probe.execute(f"CREATE TABLE ceiling AS SELECT * FROM read_json('{path}')")
+                probe.execute("CHECKPOINT")
+            result["rows"] = probe.execute("SELECT count(*) FROM ceiling").fetchone()[0]
+            probe.close()
+            seconds.append(timer.seconds)
+        result[f"{where}_seconds"] = min(seconds)
     (scratch / "ceiling.duckdb").unlink()
     path.unlink()
     return result
