@@ -1,6 +1,6 @@
 """Helper process of the dbt kill drill: `dbt build` SIGKILLed at seeded points.
 
-    python -m tests.drills.dbt_kill_worker --warehouse W --project P --target T --seed 6 --kills 10
+    python -m tests.drills.dbt_kill_worker --warehouse W --project P --target T --seed 6 --kills 20
 
 Loads dbt and parses the project once, then for each kill forks a child that runs
 ``dbt build`` (models, seeds and snapshots: the nodes that write) with the parsed manifest,
@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--project", type=Path, required=True)
     parser.add_argument("--target", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=6)
-    parser.add_argument("--kills", type=int, default=10)
+    parser.add_argument("--kills", type=int, default=20)
     options = parser.parse_args()
     os.environ["CX360_WAREHOUSE"] = str(options.warehouse.resolve())
     os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"

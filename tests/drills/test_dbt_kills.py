@@ -1,11 +1,11 @@
-"""dbt kill drill: SIGKILL `dbt build` at 10 seeded points, rerun, and the warehouse's dbt
+"""dbt kill drill: SIGKILL `dbt build` at 20 seeded points, rerun, and the warehouse's dbt
 tables (seeds, staging, intermediate, marts) equal a clean build's, row for row.
 
 The clean build is the drill pipeline's (the main job's first build on an empty warehouse).
 The killed builds start from the same raw tables with every dbt-built relation removed, so
 the kills hit both first builds and incremental runs over half-built tables. Kill points
-are seeded (node k of the build, then a delay of up to 0.5 s). With the extract's 10 kills
-(tests/extract), that is 20 seeded kill points across extract and dbt build.
+are seeded (node k of the build, then a delay of up to 0.5 s). The extract has its
+own 20-kill drill (tests/extract/test_end_to_end.py).
 
 A kill during an incremental model's build leaves its temporary relation
 (`<model>__dbt_tmp<timestamp>`) behind; the rerun's on-run-start hook
@@ -29,7 +29,7 @@ from tests.tables import contents, differences, row_count
 
 from .conftest import SENTINELS
 
-KILLS, SEED = 10, 6
+KILLS, SEED = 20, 6
 SALT = {"CX360_PII_SALT": SENTINELS["CX360_PII_SALT"]}
 
 

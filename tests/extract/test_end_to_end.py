@@ -158,10 +158,17 @@ def test_faults_drill_gives_the_clean_tables(
     assert (lost, duplicated) == (0, 0)
 
 
+KILLS, KILL_ATTEMPTS = 20, 40
+
+
 def test_kill_drill_gives_the_clean_tables(
     clean_run: Path, tiny_world: WorldFiles, tmp_path: Path
 ) -> None:
-    """SIGKILL the extract (runner and tap) at 10 seeded random moments, then finish."""
+    """SIGKILL the extract (runner and tap) at 20 seeded random moments, then finish.
+
+    Each attempt resumes from what the killed ones left, so later attempts land in
+    resumed and incremental runs; an attempt that ends before its kill moment is not counted.
+    """
     warehouse = tmp_path / "warehouse.duckdb"
     cx360 = str(Path(sys.executable).with_name("cx360"))
     rng = random.Random(3)
@@ -172,16 +179,26 @@ def test_kill_drill_gives_the_clean_tables(
         subprocess.run(command, env=_env(), check=True, capture_output=True)
         full_seconds = time.perf_counter() - started
         warehouse.unlink()
-        for _ in range(10):
+        kill_moments: list[float] = []
+        for _ in range(KILL_ATTEMPTS):
+            if len(kill_moments) == KILLS:
+                break
             process = subprocess.Popen(
                 command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                 start_new_session=True,
             )  # fmt: skip
-            time.sleep(rng.uniform(0.1, full_seconds))
+            moment = rng.uniform(0.1, full_seconds)
+            time.sleep(moment)
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
+                kill_moments.append(moment)
             process.wait()
         subprocess.run(command, env=_env(), check=True, capture_output=True)
+    assert len(kill_moments) == KILLS, f"only {len(kill_moments)} attempts were still running"
     lost, duplicated = differences(contents(clean_run), contents(warehouse))
-    print(f"kill drill: 10 SIGKILLs, {lost} lost, {duplicated} duplicated")
+    moments = ", ".join(f"{m:.1f}s" for m in kill_moments)
+    print(
+        f"extract kill drill: {len(kill_moments)} SIGKILLs at seeded moments ({moments}; "
+        f"a clean full extract takes {full_seconds:.1f}s), {lost} lost, {duplicated} duplicated"
+    )
     assert (lost, duplicated) == (0, 0)
