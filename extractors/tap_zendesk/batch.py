@@ -182,6 +182,23 @@ class BatchFilesStream(ZendeskStream):
             return None
         return StructPlan.build(self, self.resource_key or self.name)
 
+    struct_values_read: tuple[str, ...] = ()
+    """Properties whose values `struct_post_process` reads besides the keys, the
+    replication key and the instants (`status` to mark deleted tickets, say)."""
+
+    def struct_decoded_properties(self) -> set[str]:
+        """Properties a Struct row holds as Python values: those the stream's code reads
+        (keys, replication key, instants, `struct_values_read`). Any other property
+        without conformance to do stays raw JSON bytes, copied from page to file as
+        sent: a value that is never looked at need not be built and encoded again."""
+        return {
+            "id",
+            *(self.primary_keys or ()),
+            *([self.replication_key] if self.replication_key else []),
+            *self._instant_fields,
+            *self.struct_values_read,
+        }
+
     def struct_post_process(self, rows: list[Any], attrs: Mapping[str, str]) -> None:
         """`post_process` for a page of Struct rows (`attrs`: property → attribute name):
         the instants, as `ZendeskStream.post_process` does them, one property at a time
@@ -303,7 +320,8 @@ class StructPlan:
     """Pages read into msgspec Structs: an item is a Struct with an attribute per schema
     property, so keys the schema lacks are dropped while decoding (as conformance would
     drop them) and an absent key stays absent when encoded; object- and array-valued
-    properties that conformance would leave alone stay raw JSON bytes, never decoded.
+    properties that conformance would leave alone, and scalars no code reads (see
+    `BatchFilesStream.struct_decoded_properties`), stay raw JSON bytes, never decoded.
     For a list of objects whose only conformance is boolean-only properties (a ticket
     event's `child_events[].public`), the bytes are decoded and conformed only when such a
     property holds something other than true/false/null. Decoding a page of ticket events
@@ -349,9 +367,10 @@ class StructPlan:
         guarded: list[tuple[str, re.Pattern[bytes], Conform]] = []
         guard_keys: set[str] = set()
         objects: list[tuple[str, Callable[[Any], Any]]] = []
+        decoded = stream.struct_decoded_properties()
         for name, spec in properties.items():
             attr = attrs[name]
-            kind: Any = Any
+            kind: Any = Any  # decoded: conformed below, or read by the stream's code
             if not isinstance(spec, Mapping) or any(
                 k in spec for k in ("prefixItems", "anyOf", "oneOf", "allOf")
             ):
@@ -385,7 +404,7 @@ class StructPlan:
                 if inner is None:
                     return None
                 objects.append((attr, _object(inner)))
-            elif "object" in kinds or "array" in kinds:
+            elif "object" in kinds or "array" in kinds or name not in decoded:
                 kind = msgspec.Raw
             fields.append((attr, kind | msgspec.UnsetType, msgspec.UNSET))
         item_type = msgspec.defstruct(

@@ -107,6 +107,7 @@ class TicketsStream(CursorExportStream, CommentBodyHashing):
     path = "/incremental/tickets/cursor.json"
     primary_keys = ("id",)
     comment_body_fields = TICKET_BODY_FIELDS
+    struct_values_read = ("status",)
 
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:
         row = super().post_process(row, context) or row
@@ -129,6 +130,7 @@ class UsersStream(CursorExportStream, BatchFilesStream):
     path = "/incremental/users/cursor.json"
     primary_keys = ("id",)
     applies_start_date = False
+    struct_values_read = ("active",)
 
     def post_process(self, row: Record, context: Context | None = None) -> Record | None:
         row = super().post_process(row, context) or row

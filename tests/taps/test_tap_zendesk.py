@@ -443,12 +443,14 @@ def test_struct_rows_equal_dict_rows_for_child_event_booleans(child: str) -> Non
 
 
 def test_struct_rows_equal_dict_rows_for_tickets() -> None:
-    """Instants (whole-second, offset, malformed), soft deletes and boolean numbers on a
-    hand-made tickets page, RECORD and BATCH mode alike."""
+    """Instants (whole-second, offset, malformed), soft deletes, boolean numbers and
+    values BATCH mode copies undecoded (escaped text, numbers, a string where an integer
+    belongs) on a hand-made tickets page, RECORD and BATCH mode alike."""
     tickets = [
         {"id": 1, "status": "open", "created_at": "2026-01-01T00:00:00Z",
          "updated_at": "2026-01-02T03:04:05.5+01:00", "due_at": None, "is_public": 1,
-         "generated_timestamp": 10},
+         "generated_timestamp": 10, "subject": 'Caf\u00e9 "down"\n\u2603',
+         "requester_id": 37000298630, "group_id": "12", "recipient": None},
         {"id": 2, "status": "deleted", "created_at": "2026-02-30T00:00:00Z",
          "updated_at": "2026-01-03T00:00:00Z", "due_at": "not a date", "is_public": True,
          "generated_timestamp": 11},
@@ -461,6 +463,8 @@ def test_struct_rows_equal_dict_rows_for_tickets() -> None:
         None, "2026-01-03T00:00:00.000000Z", None,
     ]  # fmt: skip
     assert batch_rows[0]["is_public"] is True
+    assert batch_rows[0]["subject"] == 'Caf\u00e9 "down"\n\u2603'
+    assert (batch_rows[0]["requester_id"], batch_rows[0]["group_id"]) == (37000298630, "12")
 
 
 def test_batch_pages_keep_items_raw_until_written() -> None:
