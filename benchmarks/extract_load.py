@@ -1,7 +1,7 @@
 """Benchmark: records/s through our taps + loader, against DuckDB's own `read_json` ceiling.
 
 For each stream: a full sync from the sandbox (tap subprocess → in-process loader) into a
-fresh warehouse, timed end to end, twice:
+fresh warehouse, timed end to end, cold once and warm three times (the best counts):
 
 * cold — the sandbox computes every answer (DuckDB queries, JSON, gzip) on the same two
   cores and in the same Python process as the loader;
@@ -49,9 +49,11 @@ SERVED_BY = {
 """The world tables each stream's sandbox endpoint reads: the sandbox loads only those
 (at `medium` the whole world is ~10 GB in memory, and the ceiling's table comes on top)."""
 METADATA = ("_extracted_at", "_loaded_at", "_deleted_at")
-CEILING_RUNS = 3
-"""The ceiling is the best of this many ingests: on a shared 2-core machine one run of the
-same file varied from 400k to 570k tickets/s, and a ceiling should not be a slow run."""
+CEILING_RUNS = WARM_RUNS = 3
+"""The ceiling is the best of this many ingests, and the warm sync the best of this many
+syncs: on a shared 2-core machine the same work varied by ±25 % from run to run (one file's
+ingest from 400k to 570k tickets/s, the tap alone on the same pages from 5.7 s to 8.5 s), so
+both sides of a ratio are measured alike, each at its best. Every warm run's time is kept."""
 
 
 def ceiling(warehouse: Path, schema: str, table: str, scratch: Path) -> dict[str, float]:
@@ -144,15 +146,17 @@ def main() -> None:
             source_name, stream = name.split(".")
             source = SOURCES[source_name]
             cache = sandbox.server.cache_responses({source_name})
-            runs: dict[str, dict[str, float]] = {}
-            for run in ("cold", "warm"):
-                warehouse = scratch / f"{source_name}-{stream}-{run}.duckdb"
-                runs[run] = _timed_sync(source, stream, warehouse, sandbox.url, env, scratch)
-                if run == "cold":
-                    cold_warehouse = warehouse
-                else:
-                    warehouse.unlink()
-            runs["warm"]["cached_answers_replayed"] = cache.hits
+            runs: dict[str, Any] = {}
+            cold_warehouse = scratch / f"{source_name}-{stream}-cold.duckdb"
+            runs["cold"] = _timed_sync(source, stream, cold_warehouse, sandbox.url, env, scratch)
+            warm_runs = []
+            for _ in range(WARM_RUNS):
+                warehouse = scratch / f"{source_name}-{stream}-warm.duckdb"
+                warm_runs.append(_timed_sync(source, stream, warehouse, sandbox.url, env, scratch))
+                warehouse.unlink()
+            runs["warm"] = min(warm_runs, key=lambda run: run["seconds"])
+            runs["warm"]["all_seconds"] = [run["seconds"] for run in warm_runs]
+            runs["warm"]["cached_answers_replayed"] = cache.hits // WARM_RUNS
             # free the cache and the sandbox's per-clock copies (current versions, export
             # order) before the ceiling's table and the next stream need the memory
             sandbox.server.response_cache = None
