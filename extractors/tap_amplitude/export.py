@@ -169,19 +169,18 @@ def event_batch_shaper(
 
     The same rows as `event_shaper` makes, produced without a dict per event: the lines
     are decoded in one call into msgspec Structs with a field per schema property (other
-    keys are dropped; an absent key stays absent when encoded), and object-valued
-    properties are kept as raw JSON bytes, never decoded (`user_properties` excepted
-    while hashing, for its email). Encode the events with msgspec (`encode_lines`).
+    keys are dropped; an absent key stays absent when encoded), and only the values this
+    code rewrites are decoded (the instants; while hashing, `ip_address` and
+    `user_properties` for its email): every other value stays raw JSON bytes, copied
+    from export to file as sent. Encode the events with msgspec (`encode_lines`).
     """
     names = list(properties)
     attrs = {name: f"p{index}" for index, name in enumerate(names)}
     hashing = hash_value is not None
+    rewritten = {*TIME_FIELDS, *(("ip_address", "user_properties") if hashing else ())}
     fields: list[tuple[str, Any, Any]] = []
     for name in names:
-        kinds = properties[name].get("type")
-        kinds = kinds if isinstance(kinds, list) else [kinds]
-        passthrough = "object" in kinds and not (hashing and name == "user_properties")
-        kind: Any = msgspec.Raw if passthrough else Any
+        kind: Any = Any if name in rewritten else msgspec.Raw
         fields.append((attrs[name], kind | msgspec.UnsetType, msgspec.UNSET))
     event_type = msgspec.defstruct(
         "AmplitudeEvent",

@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+import msgspec
 import pytest
 from cx360_sandbox import tour
 from cx360_sandbox.server.core import RunningSandbox
 from cx360_sandbox.server.credentials import sandbox_credentials
 from cx360_singer import hash_pii
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
+from tap_amplitude import export
 from tap_amplitude.prefetch import prefetched
 from tap_amplitude.tap import TapAmplitude
 
@@ -242,3 +244,35 @@ def test_prefetch_keeps_order_raises_in_order_and_stops_early() -> None:
     with contextlib.closing(prefetched(endless())) as numbers:
         assert next(numbers) == 0
     assert closed == [True]  # the worker closed its source when we stopped early
+
+
+@pytest.mark.parametrize("hashing", [True, False])
+def test_batch_shaper_rows_equal_record_rows(hashing: bool) -> None:
+    """BATCH mode decodes only the values it rewrites and copies the rest as sent:
+    escaped text, numbers, booleans, nulls, unknown and missing keys must come out as
+    RECORD mode's shaper makes them (as JSON values)."""
+    schema = Path(export.__file__).with_name("schemas") / "events.json"
+    properties = json.loads(schema.read_text())["properties"]
+    hash_value = (lambda value: hash_pii(value, SALT)) if hashing else None
+    lines = [
+        {"uuid": "u1", "server_upload_time": "2026-10-31 21:00:00.123456",
+         "event_time": "2026-10-31 20:59:59", "city": "S\u00e3o Paulo \"centro\"\n",
+         "location_lat": -23.5505, "sample_rate": 1e-3, "amplitude_id": 12345678901234,
+         "paying": "n/a", "is_attribution_event": False, "ip_address": "10.0.0.1",
+         "user_properties": {"email": "a@example.com", "plan": "pro"}, "unknown_key": [1]},
+        {"uuid": "u2", "server_upload_time": "2026-10-31 21:00:01.000000", "city": None,
+         "processed_time": "", "user_properties": None, "event_properties": {"k": "\u2603"}},
+    ]  # fmt: skip
+    block = b"".join(json.dumps(line).encode() + b"\n" for line in lines)
+    record_shape = export.event_shaper(properties, hash_value)
+    batch = export.event_batch_shaper(properties, hash_value)
+    record_rows = [record_shape(line) for line in block.splitlines()]
+    batch_rows = [
+        json.loads(line)
+        for line in msgspec.json.Encoder().encode_lines(batch.shape(block)).splitlines()
+    ]
+    assert batch_rows == json.loads(json.dumps(record_rows))
+    assert batch_rows[0]["city"] == 'S\u00e3o Paulo "centro"\n'
+    assert [batch.upload_time(row) for row in batch.shape(block)] == [
+        "2026-10-31T21:00:00.123456Z", "2026-10-31T21:00:01.000000Z",
+    ]  # fmt: skip
