@@ -11,10 +11,12 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -57,16 +59,19 @@ class Browser:
     def __enter__(self) -> Browser:
         from websockets.sync.client import connect
 
-        self._profile = tempfile.TemporaryDirectory(prefix="cx360-chromium-")
+        self._profile = Path(tempfile.mkdtemp(prefix="cx360-chromium-"))
         args = [
             self.binary, "--headless=new", "--disable-gpu", "--no-first-run",
             "--no-default-browser-check", "--disable-extensions", "--remote-debugging-port=0",
-            f"--user-data-dir={self._profile.name}", f"--window-size={self.size[0]},{self.size[1]}",
+            f"--user-data-dir={self._profile}", f"--window-size={self.size[0]},{self.size[1]}",
             "about:blank",
         ]  # fmt: skip
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             args.insert(1, "--no-sandbox")  # Chromium refuses to sandbox as root (containers, CI)
-        self.process = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+        # its own process group: Chromium's helpers are ended with it (see __exit__)
+        self.process = subprocess.Popen(
+            args, stderr=subprocess.PIPE, text=True, start_new_session=True
+        )
         deadline = time.monotonic() + 60
         endpoint = None
         assert self.process.stderr is not None
@@ -80,6 +85,7 @@ class Browser:
                 break
         if endpoint is None:
             self.process.kill()
+            _remove_profile(self.process.pid, self._profile)
             pytest.fail(f"Chromium did not start ({self.binary}); {INSTALL}", pytrace=False)
         self._connection = connect(endpoint, max_size=None, open_timeout=30)
         self.ws = self._connection.__enter__()
@@ -94,7 +100,7 @@ class Browser:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-            self._profile.cleanup()
+            _remove_profile(self.process.pid, self._profile)
 
     def _send(self, method: str, params: dict | None = None, session: str | None = None) -> int:
         self._id += 1
@@ -167,3 +173,21 @@ class Browser:
                 self._record(json.loads(self.ws.recv(timeout=0.2)), page)
         self._call("Target.closeTarget", {"targetId": target})
         return page, value
+
+
+def _remove_profile(process_group: int, profile: Path) -> None:
+    """Remove the browser's profile once every process of its group is gone: Chromium's
+    helpers (renderer, GPU, crash handler) can outlive the browser process for a moment
+    and still write to the profile, which made its removal fail now and then."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process_group, signal.SIGKILL)
+    for attempt in range(50):
+        try:
+            shutil.rmtree(profile)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            if attempt == 49:
+                raise
+            time.sleep(0.1)
