@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -82,3 +83,23 @@ def control(sandbox: RunningSandbox) -> SandboxControl:
 @pytest.fixture
 def world_path(tiny_world: WorldFiles) -> Path:
     return tiny_world.directory
+
+
+_DRILL_FIGURE = re.compile(r"^\S[^:]*\bdrill\b[^:]*:")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Each fault drill prints its figure ("dbt kill drill: 20 SIGKILLs …"); pytest captures
+    test output, so the figures are repeated here, in every run's summary and CI log."""
+    figures = [
+        line.strip()
+        for outcome in ("passed", "failed")
+        for report in terminalreporter.stats.get(outcome, [])
+        if getattr(report, "when", None) == "call"
+        for line in report.capstdout.splitlines()
+        if _DRILL_FIGURE.match(line.strip())
+    ]
+    if figures:
+        terminalreporter.write_sep("-", "fault drill figures")
+        for figure in figures:
+            terminalreporter.write_line(figure)
