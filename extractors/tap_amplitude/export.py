@@ -12,14 +12,16 @@ from __future__ import annotations
 import operator
 import re
 import zipfile
-import zlib
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import lru_cache
+from itertools import repeat
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import msgspec
 from cx360_singer import normalize_utc
+from isal import isal_zlib
 
 CHUNK_BYTES = 1 << 20
 TIME_FIELDS = (
@@ -71,17 +73,24 @@ def iter_export_blocks(path: Path) -> Iterator[bytes]:
 
 
 def _gunzip_chunks(member: Any) -> Iterator[bytes]:
-    """A (possibly multi-member) gzip stream, decompressed chunk by chunk."""
-    inflater, started = zlib.decompressobj(wbits=31), False
-    while raw := member.read(CHUNK_BYTES):
-        while raw:
-            started = True
-            yield inflater.decompress(raw)
-            raw = b""
-            if inflater.eof:  # concatenated gzip members: start the next one
-                raw = inflater.unused_data
-                inflater, started = zlib.decompressobj(wbits=31), False
-    yield inflater.flush()
+    """A (possibly multi-member) gzip stream, decompressed chunk by chunk.
+
+    With ISA-L's inflate (the `isal` package), not zlib's: the same stream in less than
+    half the time, and inflating is a sixth of the tap's work on an export of 10M events.
+    """
+    inflater, started = isal_zlib.decompressobj(wbits=31), False
+    try:
+        while raw := member.read(CHUNK_BYTES):
+            while raw:
+                started = True
+                yield inflater.decompress(raw)
+                raw = b""
+                if inflater.eof:  # concatenated gzip members: start the next one
+                    raw = inflater.unused_data
+                    inflater, started = isal_zlib.decompressobj(wbits=31), False
+        yield inflater.flush()
+    except isal_zlib.error as error:
+        raise ExportFileError(f"export member is not valid gzip: {error}") from None
     if started and not inflater.eof:
         raise ExportFileError("export member ends inside a gzip stream")
 
@@ -194,32 +203,67 @@ def event_batch_shaper(
     hashed = lru_cache(maxsize=1 << 16)(hash_value) if hash_value is not None else None
     ip_attr = attrs.get("ip_address") if hashing else None
     props_attr = attrs.get("user_properties") if hashing else None
-    unset = msgspec.UNSET
 
     def shape(block: bytes) -> list[Any]:
         events = decode(block)
-        for event in events:
-            for attr in time_attrs:
-                value = getattr(event, attr)
-                if value.__class__ is str and len(value) == 26 and value[10] == " ":
-                    setattr(event, attr, f"{value[:10]}T{value[11:]}Z")
-                elif value is not None and value is not unset:
-                    setattr(event, attr, utc_text(value))
-            if hashed is not None:
-                if ip_attr is not None:
-                    value = getattr(event, ip_attr)
-                    if value is not None and value is not unset:
-                        setattr(event, ip_attr, hashed(value))
-                if props_attr is not None:
-                    user_properties = getattr(event, props_attr)
-                    if (
-                        user_properties.__class__ is dict
-                        and user_properties.get("email") is not None
-                    ):
-                        user_properties["email"] = hashed(user_properties["email"])
+        for attr in time_attrs:
+            _rewrite_instants(events, attr)
+        if hashed is not None:
+            _hash_values(events, hashed, ip_attr, props_attr)
         return events
 
     return EventBatchShaper(shape, operator.attrgetter(attrs["server_upload_time"]))
+
+
+def _rewrite_instants(events: list[Any], attr: str) -> None:
+    """`utc_text` of one time field of every event, as `event_shaper` does it.
+
+    Column-wise: where every value has Amplitude's usual shape (`YYYY-MM-DD
+    HH:MM:SS.ffffff`, 26 characters, its only space at index 10), the column is joined,
+    rewritten and split by a few calls in C, not a Python step per value (a Python step
+    per value cost about a fifth of the tap's time for 10M events). Anything else (nulls,
+    missing keys, other shapes) is done value by value."""
+    values = list(map(operator.attrgetter(attr), events))
+    count = len(values)
+    if not count or values.count(msgspec.UNSET) == count:
+        return
+    joined = "\n".join(values) if all(map(str.__instancecheck__, values)) else ""
+    if (
+        len(joined) == 27 * count - 1
+        and joined.count("\n") == count - 1
+        and joined[26::27] == "\n" * (count - 1)
+        and joined.count(" ") == count
+        and joined[10::27] == " " * count
+    ):
+        rewritten = (joined.replace(" ", "T").replace("\n", "Z\n") + "Z").split("\n")
+        deque(map(setattr, events, repeat(attr), rewritten), maxlen=0)
+        return
+    unset = msgspec.UNSET
+    for event, value in zip(events, values, strict=True):
+        if value.__class__ is str and len(value) == 26 and value[10] == " ":
+            setattr(event, attr, f"{value[:10]}T{value[11:]}Z")
+        elif value is not None and value is not unset:
+            setattr(event, attr, utc_text(value))
+
+
+def _hash_values(
+    events: list[Any],
+    hashed: Callable[[Any], Any],
+    ip_attr: str | None,
+    props_attr: str | None,
+) -> None:
+    """The PII rewrites of `event_shaper`: `ip_address` and `user_properties.email` by
+    their keyed hashes."""
+    unset = msgspec.UNSET
+    for event in events:
+        if ip_attr is not None:
+            value = getattr(event, ip_attr)
+            if value is not None and value is not unset:
+                setattr(event, ip_attr, hashed(value))
+        if props_attr is not None:
+            user_properties = getattr(event, props_attr)
+            if user_properties.__class__ is dict and user_properties.get("email") is not None:
+                user_properties["email"] = hashed(user_properties["email"])
 
 
 class EventBatchShaper(NamedTuple):

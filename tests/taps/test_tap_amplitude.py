@@ -276,3 +276,43 @@ def test_batch_shaper_rows_equal_record_rows(hashing: bool) -> None:
     assert [batch.upload_time(row) for row in batch.shape(block)] == [
         "2026-10-31T21:00:00.123456Z", "2026-10-31T21:00:01.000000Z",
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "odd_value",
+    [
+        None,  # every value in the usual shape: the column is rewritten in one go
+        "2026-10-31 21:00:02",  # whole seconds
+        "2026-10-31 21:00:02.12 456",  # a second space: only index 10 is the separator
+        "2026-10-31 21:00\n02.123456",  # a line break inside, at the usual length
+        "2026-10-31 21:00:02.1234567",  # one character too many
+        "",
+        1_761_944_402,  # a number
+    ],
+)
+def test_batch_time_columns_equal_record_rows(odd_value: object) -> None:
+    """The time fields of a block are rewritten column by column when every value has
+    Amplitude's usual shape, else value by value: either way as RECORD mode does."""
+    schema = Path(export.__file__).with_name("schemas") / "events.json"
+    properties = json.loads(schema.read_text())["properties"]
+    times = [name for name in export.TIME_FIELDS if name != "user_creation_time"]
+    lines: list[dict[str, Any]] = [
+        {"uuid": f"u{index}"}
+        | {name: f"2026-10-31 21:{index:02d}:0{index % 10}.{index:06d}" for name in times}
+        for index in range(40)
+    ]
+    if odd_value is not None:
+        lines[17]["client_event_time"] = odd_value
+        del lines[23]["processed_time"]
+    block = b"".join(json.dumps(line).encode() + b"\n" for line in lines)
+    record_shape = export.event_shaper(properties, None)
+    record_rows = [record_shape(line) for line in block.splitlines()]
+    batch_rows = [
+        json.loads(line)
+        for line in msgspec.json.Encoder()
+        .encode_lines(export.event_batch_shaper(properties, None).shape(block))
+        .splitlines()
+    ]
+    assert batch_rows == json.loads(json.dumps(record_rows))
+    assert batch_rows[5]["event_time"] == "2026-10-31T21:05:05.000005Z"
+    assert "user_creation_time" not in batch_rows[0]  # absent stays absent
