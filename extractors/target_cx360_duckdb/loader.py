@@ -50,7 +50,8 @@ Semantics:
   one go. Why: keeping a primary-key index up to date row by row was the largest cost of a
   first sync (10M Amplitude events: 76 s of the loader's 124 s; building it at the end
   takes a few seconds). A loader that finds a table still listed (its run was killed)
-  finishes it before loading anything, so the table never stays without its key.
+  builds its key before loading anything: a killed run's table is without its key only
+  until the next loader opens the schema.
 * Schema evolution is additive: new properties → ``ADD COLUMN``; dropped properties keep
   their column (NULL for new rows); type changes widen (see ``coltypes.widen``).
 * ACTIVATE_VERSION is ignored (logged): cx360 taps are incremental and signal deletes
@@ -639,13 +640,13 @@ class DuckDBLoader:
             part = ", ".join(_q(k) for k in keys)
             self._con.execute("BEGIN TRANSACTION")
             try:
-                removed = self._con.execute(
-                    f"DELETE FROM {fq} WHERE rowid IN (SELECT rowid FROM (SELECT rowid, "
-                    f"row_number() OVER (PARTITION BY {part} ORDER BY rowid DESC) AS n "
-                    f"FROM {fq}) WHERE n > 1)"
-                    if self._has_repeated_keys(fq, part)
-                    else f"SELECT 0 FROM {fq} LIMIT 0"
-                ).fetchall()
+                replaced = 0
+                if self._has_repeated_keys(fq, part):
+                    replaced = self._con.execute(
+                        f"DELETE FROM {fq} WHERE rowid IN (SELECT rowid FROM (SELECT rowid, "
+                        f"row_number() OVER (PARTITION BY {part} ORDER BY rowid DESC) AS n "
+                        f"FROM {fq}) WHERE n > 1)"
+                    ).fetchone()[0]  # type: ignore[index]
                 self._con.execute("COMMIT")
                 self._con.execute("BEGIN TRANSACTION")
                 self._con.execute(f"ALTER TABLE {fq} ADD PRIMARY KEY ({part})")
@@ -657,7 +658,6 @@ class DuckDBLoader:
                 with contextlib.suppress(duckdb.Error):
                     self._con.execute("ROLLBACK")
                 raise
-            replaced = int(removed[0][0]) if removed else 0
             self._tables.pop(name, None)
             stream = self._streams.get(name)
             if stream is not None and replaced:
