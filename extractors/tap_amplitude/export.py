@@ -126,7 +126,10 @@ def _lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
 
 
 def utc_text(value: Any) -> Any:
-    """An Amplitude instant (`YYYY-MM-DD HH:MM:SS[.ffffff]`, UTC) in cx360's UTC form."""
+    """An Amplitude instant (`YYYY-MM-DD HH:MM:SS[.ffffff]`, UTC) in cx360's UTC form.
+    The usual shapes are rewritten by slicing, without parsing."""
+    if value.__class__ is str and len(value) == 26 and value[10] == " ":
+        return f"{value[:10]}T{value[11:]}Z"
     if isinstance(value, str) and len(value) == 19 and value[10] == " ":
         return f"{value[:10]}T{value[11:]}.000000Z"
     if value is None or value == "":
@@ -156,9 +159,7 @@ def event_shaper(
             event = {key: event[key] for key in keys if key in event}
         for name in TIME_FIELDS:
             value = event.get(name)
-            if value.__class__ is str and len(value) == 26 and value[10] == " ":
-                event[name] = f"{value[:10]}T{value[11:]}Z"
-            elif value is not None:
+            if value is not None:
                 event[name] = utc_text(value)
         if hashed is not None:
             if event.get("ip_address") is not None:
@@ -240,9 +241,7 @@ def _rewrite_instants(events: list[Any], attr: str) -> None:
         return
     unset = msgspec.UNSET
     for event, value in zip(events, values, strict=True):
-        if value.__class__ is str and len(value) == 26 and value[10] == " ":
-            setattr(event, attr, f"{value[:10]}T{value[11:]}Z")
-        elif value is not None and value is not unset:
+        if value is not None and value is not unset:
             setattr(event, attr, utc_text(value))
 
 
