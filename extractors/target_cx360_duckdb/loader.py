@@ -1009,9 +1009,9 @@ class DuckDBLoader:
 
         Why: parsing the JSON is most of a flush's cost, so the file is parsed once, into
         a temporary table already cast and checked, and both the checks and the upsert
-        read that. When none of the file's keys is in the table yet (a first sync, new
-        events), a plain INSERT is used: it skips INSERT OR REPLACE's per-row index probe
-        and delete. Once a stream's flush finds keys it already holds (an incremental sync
+        read that. When none of the file's keys is in the table yet (new events), or the
+        table's key is still deferred (a table this loader created: not looked for), a plain
+        INSERT is used: it skips INSERT OR REPLACE's per-row index probe and delete. Once a stream's flush finds keys it already holds (an incremental sync
         of mutable rows), later flushes of that stream upsert without looking first.
         The rows, casts and checks are the staged path's, so the outcome is too.
         """
